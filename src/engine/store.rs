@@ -167,10 +167,11 @@ impl SignalStore {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        let conn =
+            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
         Self::init(conn, path, true)
     }
 
@@ -188,13 +189,15 @@ impl SignalStore {
     pub fn open_reader(path: impl AsRef<Path>) -> Result<StoreReader, StoreError> {
         let path = path.as_ref().to_path_buf();
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        let conn =
+            Connection::open_with_flags(&path, flags).map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
         let fail = |e| classify(&path, e);
         configure(&conn).map_err(fail)?;
-        conn.pragma_update(None, "cache_size", -16_384).map_err(fail)?;
+        conn.pragma_update(None, "cache_size", -16_384)
+            .map_err(fail)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(fail)?;
@@ -222,7 +225,8 @@ impl SignalStore {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(fail)?;
-        conn.pragma_update(None, "cache_size", -65_536).map_err(fail)?;
+        conn.pragma_update(None, "cache_size", -65_536)
+            .map_err(fail)?;
 
         conn.set_prepared_statement_cache_capacity(32);
 
@@ -251,9 +255,7 @@ impl SignalStore {
         let mut known_symbols = Vec::new();
         {
             let mut stmt = conn.prepare("SELECT symbol FROM symbols").map_err(fail)?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, u32>(0))
-                .map_err(fail)?;
+            let rows = stmt.query_map([], |r| r.get::<_, u32>(0)).map_err(fail)?;
             for symbol in rows {
                 mark(&mut known_symbols, symbol.map_err(fail)?);
             }
@@ -461,7 +463,10 @@ impl StoreReader {
 /// of 2 µs for a latest-10 query. Our plans never depend on the values.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(())
 }
 
