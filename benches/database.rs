@@ -63,7 +63,11 @@ fn signals(rng: &mut Rng, start_ns: u64, n: usize) -> Vec<Signal> {
             Signal {
                 symbol: (r % u64::from(SYMBOLS)) as u32,
                 ts_ns: start_ns + i as u64 * 1_000,
-                side: if r >> 32 & 1 == 0 { Side::Buy } else { Side::Sell },
+                side: if r >> 32 & 1 == 0 {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                },
                 strength: (r >> 11) as f64 / (1u64 << 53) as f64,
                 reason: if r >> 33 & 1 == 0 {
                     Reason::MacdCrossRsi

@@ -209,9 +209,7 @@ fn read_all_reports_a_gap_between_files() {
     let names = segments(dir.path());
     assert!(names.len() >= 3);
     std::fs::remove_file(dir.path().join(&names[1])).unwrap();
-    let err = read_all(dir.path())
-        .err()
-        .expect("a missing segment must be noticed");
+    let err = read_all(dir.path()).expect_err("a missing segment must be noticed");
     assert!(matches!(err, JournalError::Sequence { .. }), "{err}");
     assert!(err.to_string().contains(&names[2]), "{err}");
 }

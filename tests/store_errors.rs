@@ -129,7 +129,7 @@ fn an_unstorable_timestamp_rejects_the_whole_batch() {
         ts_ns: MAX_TS_NS + 1,
         ..ok
     };
-    let err = store.insert_signals(&[ok, bad]).err().expect("must fail");
+    let err = store.insert_signals(&[ok, bad]).expect_err("must fail");
     assert!(matches!(err, StoreError::TimestampRange { .. }), "{err:?}");
     assert_eq!(store.signal_count().unwrap(), 0);
 }

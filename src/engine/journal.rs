@@ -581,7 +581,7 @@ fn decode(line: &[u8]) -> Result<JournalRecord, &'static str> {
         .ok()
         .and_then(reason_from_code)
         .ok_or("bad reason")?;
-    if next()? != "" {
+    if !next()?.is_empty() {
         return Err("trailing field");
     }
     Ok(JournalRecord {
