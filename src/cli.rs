@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use tickbench::baseline::compare::{self, Options};
+use tickbench::baseline::stats::Estimator;
 use tickbench::baseline::stored::{self, Existing};
 use tickbench::baseline::{self, criterion, summary, Machine, Run};
 use tickbench::report::{write_output, FormatKind};
@@ -77,7 +78,7 @@ pub enum Command {
 pub struct CriterionDir {
     /// Criterion's output directory [default: $CRITERION_HOME, else $CARGO_TARGET_DIR/criterion,
     /// else target/criterion].
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(long, value_name = "DIR")]
     pub criterion_dir: Option<PathBuf>,
 }
 
@@ -156,6 +157,10 @@ pub struct CompareArgs {
     /// Do not correct machine-wide drift.
     #[arg(long)]
     no_drift: bool,
+    /// How each run of a benchmark is summarised: `min` (robust to a busy machine, which only
+    /// adds time) or `median`.
+    #[arg(long, value_enum, default_value = "min")]
+    estimator: Estimator,
     /// Bootstrap resamples for single-run intervals (fewer is faster and rougher).
     #[arg(long, value_name = "N", default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(100..))]
     resamples: u32,
@@ -304,6 +309,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<ExitCode> {
         canary_prefix: args.canary,
         drift: !args.no_drift,
         resamples: args.resamples as usize,
+        estimator: args.estimator,
         ..Options::default()
     };
     let comparison = compare::compare(&args.old, &old, &args.new, &new, &options);

@@ -3,29 +3,33 @@
 //!
 //! # Method (see `stats.rs` for the tests themselves)
 //!
-//! Each run of a benchmark is summarised by the log of its median per-iteration time (medians
-//! shrug off the outliers a shared machine produces; logs make changes ratios).
+//! Each run of a benchmark is summarised by the log of one location estimate of its
+//! per-iteration times (`--estimator`: the minimum by default, because interference on a shared
+//! machine only adds time — see `stats::Estimator`; or the median). Logs make changes ratios.
+//! "log-estimate" below is that number.
 //!
 //! 1. **Machine drift.** A busy machine slows every benchmark of a run together (≈4 % between
 //!    runs on the 2-core VMs). Each run's drift is the median, over the *anchor* benchmarks, of
-//!    that run's log-median minus the anchor's mean over all runs; every benchmark of the run is
+//!    that run's log-estimate minus the anchor's mean over all runs; every benchmark of the run is
 //!    corrected by it. Anchors are the benchmarks whose id starts with `--canary` (default
 //!    `canary/`, the fixed-code `benches/canary.rs`): they move only with the machine, so a real
 //!    change that slows many benchmarks cannot drag the estimate. Without canaries the median
 //!    over all shared benchmarks is used and the report says so (a change to most benchmarks at
 //!    once is then partly hidden); `--no-drift` turns correction off.
 //! 2. **Several runs on a side → basis `runs`.** The change is the difference of the mean
-//!    corrected log-medians; its noise is the spread *between runs*, moderated towards the spread
-//!    pooled over all non-anchor benchmarks (Smyth's moderated t, `stats::moderated_variance`);
-//!    p-value and interval from Student's t.
+//!    corrected log-estimates; its noise is the spread *between runs*, moderated towards the spread
+//!    pooled (robustly) over all non-anchor benchmarks (Smyth's moderated t,
+//!    `stats::moderated_variance`), plus each run's own uncertainty about its estimate
+//!    (`stats::within_run_log_variance`); p-value and interval from Student's t.
 //! 3. **One run per side → basis `single-run`.** Between-run noise cannot be measured, so the
-//!    change is the corrected ratio of medians with a bootstrap interval of the within-run
+//!    change is the corrected ratio of estimates with a bootstrap interval of the within-run
 //!    noise, the p-value is a Mann–Whitney test on the corrected samples, and the verdict demands
 //!    a change `--single-run-factor` times the threshold (default 2 × 5 % = 10 %), because
 //!    within-run statistics know nothing of the 1–14 % run-to-run noise.
 //! 4. **Verdict.** `regressed` when significant (p < `--significance`) *and* slower by more than
 //!    the required change; `improved` symmetrically; else `unchanged`. `added` / `removed` for
-//!    benchmarks found on one side only.
+//!    benchmarks found on one side only. Anchors are fixed code: their change is reported but
+//!    they are always `unchanged` (when a canary moves, the machine moved).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,6 +56,8 @@ pub struct Options {
     pub drift: bool,
     /// Bootstrap resamples for single-run intervals.
     pub resamples: usize,
+    /// How a run is summarised.
+    pub estimator: stats::Estimator,
     /// Confidence level of the intervals.
     pub confidence: f64,
 }
@@ -65,6 +71,7 @@ impl Default for Options {
             canary_prefix: "canary/".into(),
             drift: true,
             resamples: 2_000,
+            estimator: stats::Estimator::Min,
             confidence: 0.95,
         }
     }
@@ -124,11 +131,12 @@ impl Basis {
 pub struct SideStats {
     /// Runs of this side that measured the benchmark.
     pub runs: usize,
-    /// Geometric mean of the runs' median per-iteration times, in ns (not drift-corrected).
-    pub median_ns: f64,
+    /// Geometric mean of the runs' estimates (`options.estimator`) of the per-iteration time,
+    /// in ns (not drift-corrected).
+    pub estimate_ns: f64,
     /// Mean of the runs' mean per-iteration times, in ns.
     pub mean_ns: f64,
-    /// Standard deviation between the runs' medians, in % (only with two or more runs).
+    /// Standard deviation between the runs' estimates, in % (only with two or more runs).
     pub run_spread_pct: Option<f64>,
 }
 
@@ -141,7 +149,7 @@ pub struct BenchmarkComparison {
     pub verdict: Verdict,
     /// What the verdict rests on (`null` for added / removed).
     pub basis: Option<Basis>,
-    /// Drift-corrected relative change of the median, in % (positive = slower).
+    /// Drift-corrected relative change of the estimate, in % (positive = slower).
     pub change_pct: Option<f64>,
     /// Confidence interval of the change, in %.
     pub ci_pct: Option<[f64; 2]>,
@@ -215,10 +223,14 @@ pub struct Comparison {
     pub warnings: Vec<Warning>,
 }
 
-/// Per run: id → (log of median per-iteration time, sorted per-iteration times, mean).
+/// Per run: id → (log of the estimate, sorted per-iteration times, mean).
 type RunData = BTreeMap<String, (f64, Vec<f64>, f64)>;
 
-fn prepare(loaded: &Loaded, warnings: &mut Vec<Warning>) -> Vec<RunData> {
+fn prepare(
+    loaded: &Loaded,
+    estimator: stats::Estimator,
+    warnings: &mut Vec<Warning>,
+) -> Vec<RunData> {
     loaded
         .runs
         .iter()
@@ -233,9 +245,9 @@ fn prepare(loaded: &Loaded, warnings: &mut Vec<Warning>) -> Vec<RunData> {
                     continue;
                 }
                 let per_iter = stats::sorted(&b.sample.per_iteration());
-                let median = stats::median_sorted(&per_iter);
+                let location = estimator.of_sorted(&per_iter);
                 let mean = stats::mean(&per_iter);
-                data.insert(b.id.clone(), (median.ln(), per_iter, mean));
+                data.insert(b.id.clone(), (location.ln(), per_iter, mean));
             }
             data
         })
@@ -291,7 +303,7 @@ fn side_stats(values: &[(f64, f64)]) -> SideStats {
     let logs: Vec<f64> = values.iter().map(|v| v.0).collect();
     SideStats {
         runs: values.len(),
-        median_ns: stats::mean(&logs).exp(),
+        estimate_ns: stats::mean(&logs).exp(),
         mean_ns: stats::mean(&values.iter().map(|v| v.1).collect::<Vec<_>>()),
         run_spread_pct: (values.len() > 1).then(|| stats::variance(&logs).sqrt() * 100.0),
     }
@@ -307,8 +319,8 @@ pub fn compare(
 ) -> Comparison {
     let mut warnings: Vec<Warning> = old.warnings.iter().chain(&new.warnings).cloned().collect();
     machine_warnings(old, new, &mut warnings);
-    let old_runs = prepare(old, &mut warnings);
-    let new_runs = prepare(new, &mut warnings);
+    let old_runs = prepare(old, options.estimator, &mut warnings);
+    let new_runs = prepare(new, options.estimator, &mut warnings);
 
     let ids = |runs: &[RunData]| -> BTreeSet<String> {
         runs.iter().flat_map(|r| r.keys().cloned()).collect()
@@ -321,7 +333,7 @@ pub fn compare(
     let (old_off, new_off) = offsets.split_at(old_runs.len());
     let drift_change = stats::mean(new_off) - stats::mean(old_off);
 
-    // Corrected log-medians per benchmark and side.
+    // Corrected log-estimates per benchmark and side.
     let corrected = |runs: &[RunData], off: &[f64], id: &str| -> Vec<f64> {
         runs.iter()
             .zip(off)
@@ -330,9 +342,10 @@ pub fn compare(
     };
     let is_anchor = |id: &str| drift_basis == "canary" && id.starts_with(&options.canary_prefix);
 
-    // Pooled between-run variance over non-anchor benchmarks (anchors if there is nothing else).
+    // Pooled between-run variance over non-anchor benchmarks (anchors if there is nothing else),
+    // robust to a few hypervariable benchmarks (see `stats::robust_pooled_variance`).
     let pooled = {
-        let mut sums = [(0.0, 0.0); 2]; // (Σ df·s², Σ df) for non-anchors, anchors
+        let mut per_bench: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()]; // non-anchors, anchors
         for id in &common {
             let (o, n) = (
                 corrected(&old_runs, old_off, id),
@@ -342,13 +355,15 @@ pub fn compare(
             if df > 0.0 {
                 let ss = stats::variance(&o) * (o.len() as f64 - 1.0).max(0.0)
                     + stats::variance(&n) * (n.len() as f64 - 1.0).max(0.0);
-                let slot = usize::from(is_anchor(id));
-                sums[slot].0 += ss;
-                sums[slot].1 += df;
+                per_bench[usize::from(is_anchor(id))].push((ss / df, df));
             }
         }
-        let (ss, df) = if sums[0].1 > 0.0 { sums[0] } else { sums[1] };
-        (df > 0.0).then(|| ss / df)
+        let chosen = if per_bench[0].is_empty() {
+            &per_bench[1]
+        } else {
+            &per_bench[0]
+        };
+        stats::robust_pooled_variance(chosen)
     };
 
     let threshold = options.threshold_pct;
@@ -367,7 +382,20 @@ pub fn compare(
                     + stats::variance(&n) * (n.len() as f64 - 1.0);
                 let own = if df > 0.0 { ss / df } else { 0.0 };
                 let (var, df) = stats::moderated_variance(own, df, pool);
-                let se = (var * (1.0 / o.len() as f64 + 1.0 / n.len() as f64)).sqrt();
+                // Plus how well each run pinned its own estimate (a run with no clean plateau
+                // of fastest samples is less trustworthy); conservative, as `own` holds some
+                // of it already.
+                let within = |runs: &[RunData], k: usize| -> f64 {
+                    runs.iter()
+                        .filter_map(|r| r.get(id.as_str()))
+                        .map(|v| stats::within_run_log_variance(&v.1, options.estimator))
+                        .sum::<f64>()
+                        / (k * k) as f64
+                };
+                let se = (var * (1.0 / o.len() as f64 + 1.0 / n.len() as f64)
+                    + within(&old_runs, o.len())
+                    + within(&new_runs, n.len()))
+                .sqrt();
                 let p = if se > 0.0 {
                     stats::student_t_p(delta / se, df)
                 } else if delta == 0.0 {
@@ -390,6 +418,7 @@ pub fn compare(
                 let (lo, hi) = stats::bootstrap_log_ratio_ci(
                     old_s,
                     new_s,
+                    options.estimator,
                     options.resamples,
                     options.confidence,
                     &mut rng,
@@ -407,7 +436,10 @@ pub fn compare(
         };
         let change_pct = delta.exp_m1() * 100.0;
         let significant = p < options.significance;
-        let verdict = if significant && change_pct > required {
+        let verdict = if is_anchor(id) {
+            // Fixed code: when a canary moves, the machine moved. It is reported, never judged.
+            Verdict::Unchanged
+        } else if significant && change_pct > required {
             Verdict::Regressed
         } else if significant && change_pct < -required {
             Verdict::Improved
@@ -503,7 +535,7 @@ fn one_sided(
     }
 }
 
-/// (log-median, mean) of every run that has `id`.
+/// (log-estimate, mean) of every run that has `id`.
 fn raw(runs: &[RunData], id: &str) -> Vec<(f64, f64)> {
     runs.iter()
         .filter_map(|r| r.get(id).map(|v| (v.0, v.2)))

@@ -24,8 +24,13 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// Fingerprints the machine this process runs on.
+    /// Fingerprints the machine this process runs on (computed once per process).
     pub fn current() -> Self {
+        static CURRENT: std::sync::OnceLock<Machine> = std::sync::OnceLock::new();
+        CURRENT.get_or_init(Self::probe).clone()
+    }
+
+    fn probe() -> Self {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|info| {

@@ -34,7 +34,7 @@ impl Format for Bmf {
             if let Some(new) = &r.new {
                 doc.insert(
                     r.id.clone(),
-                    json!({ "latency": { "value": new.median_ns } }),
+                    json!({ "latency": { "value": new.estimate_ns } }),
                 );
             }
         }

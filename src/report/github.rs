@@ -38,7 +38,7 @@ impl Format for Github {
                 Some(json!({
                     "name": r.id,
                     "unit": "ns/iter",
-                    "value": new.median_ns,
+                    "value": new.estimate_ns,
                     "extra": format!("{} ({} vs {})", r.verdict.as_str(), fmt_pct(r.change_pct), c.old.spec),
                 }))
             })

@@ -53,10 +53,10 @@ impl Format for Markdown {
                 if r.anchor { " (anchor)" } else { "" },
                 r.old
                     .as_ref()
-                    .map_or_else(String::new, |s| fmt_ns(s.median_ns)),
+                    .map_or_else(String::new, |s| fmt_ns(s.estimate_ns)),
                 r.new
                     .as_ref()
-                    .map_or_else(String::new, |s| fmt_ns(s.median_ns)),
+                    .map_or_else(String::new, |s| fmt_ns(s.estimate_ns)),
                 fmt_pct(r.change_pct),
                 r.ci_pct
                     .map_or_else(String::new, |[lo, hi]| format!("[{lo:+.1}, {hi:+.1}]")),

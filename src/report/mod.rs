@@ -147,6 +147,10 @@ pub fn compare_footer(c: &Comparison) -> Vec<String> {
         _ => "no drift correction".into(),
     };
     lines.push(drift);
+    lines.push(format!(
+        "old/new: the {} per-iteration time of each run (geometric mean over runs)",
+        c.options.estimator.as_str()
+    ));
     let o = &c.options;
     lines.push(format!(
         "verdict: significant (p < {}) and beyond {} % (basis runs: noise between repeated runs) \
