@@ -539,12 +539,13 @@ mod tests {
     }
 
     #[test]
-    fn resampled_median_of_a_constant_is_the_constant() {
+    fn resampled_estimates_of_a_constant_are_the_constant() {
         let mut counts = vec![0; 4];
-        assert_eq!(
-            resampled_median(&[7.0; 4], &mut counts, &mut Rng::new(3)),
-            7.0
-        );
+        for e in [Estimator::Min, Estimator::Median] {
+            assert_eq!(resampled(&[7.0; 4], &mut counts, &mut Rng::new(3), e), 7.0);
+        }
+        assert_eq!(Estimator::Min.of_sorted(&[1.0, 5.0, 9.0]), 1.0);
+        assert_eq!(Estimator::Median.of_sorted(&[1.0, 5.0, 9.0]), 5.0);
     }
 
     #[test]
