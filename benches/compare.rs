@@ -20,7 +20,15 @@ use tickbench::baseline::{load_spec, Benchmark, Estimate, Estimates, Loaded, Run
 
 mod common;
 
-const BENCHMARKS: usize = 1_000;
+/// Benchmarks per synthetic run; 100 in test mode (`cargo test --benches` runs each bench once in
+/// the dev profile, where 1 000 would only be slow, not more informative).
+fn benchmarks() -> usize {
+    if std::env::args().any(|a| a == "--test") {
+        100
+    } else {
+        1_000
+    }
+}
 const SAMPLES: usize = 100;
 
 fn estimate(v: f64) -> Estimate {
@@ -34,7 +42,7 @@ fn estimate(v: f64) -> Estimate {
 /// One synthetic run: benchmark `i` takes `100 + i` ns, ×1.2 for every tenth when `slow`.
 fn run(seed: u64, slow: bool) -> Run {
     let mut rng = Rng::new(seed);
-    let benchmarks = (0..BENCHMARKS)
+    let benchmarks = (0..benchmarks())
         .map(|i| {
             let ns = (100 + i) as f64 * if slow && i % 10 == 0 { 1.2 } else { 1.0 };
             let iters: Vec<f64> = (1..=SAMPLES).map(|k| (k * 10) as f64).collect();
@@ -100,7 +108,7 @@ fn bench_compare(c: &mut Criterion) {
     let old1 = loaded(vec![run(1, false)]);
     let old2 = loaded(vec![run(1, false), run(2, false)]);
     let new = loaded(vec![run(3, true)]);
-    let size = format!("{BENCHMARKS}x{SAMPLES}");
+    let size = format!("{}x{SAMPLES}", benchmarks());
 
     let mut group = c.benchmark_group("compare");
     group.sample_size(10);

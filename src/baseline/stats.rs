@@ -173,16 +173,20 @@ pub fn sorted(xs: &[f64]) -> Vec<f64> {
 }
 
 /// The estimate of one bootstrap resample of `sorted`, using `counts` (len = sorted.len()) as
-/// scratch: draws n indices, counts them, and walks the counts to the minimum or the middle.
+/// scratch. For the minimum the resample's minimum is drawn directly from its exact
+/// distribution, `P(index ≥ j) = ((n − j)/n)ⁿ`, by inverting it: O(1). For the median, n indices
+/// are drawn and counted, and the counts walked to the middle: O(n) without sorting.
 fn resampled(sorted: &[f64], counts: &mut [u32], rng: &mut Rng, estimator: Estimator) -> f64 {
     let n = sorted.len();
+    if estimator == Estimator::Min {
+        let nf = n as f64;
+        let u = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let j = (nf - nf * u.powf(1.0 / nf)).floor() as usize;
+        return sorted[j.min(n - 1)];
+    }
     counts.iter_mut().for_each(|c| *c = 0);
     for _ in 0..n {
         counts[rng.below(n)] += 1;
-    }
-    if estimator == Estimator::Min {
-        let first = counts.iter().position(|&c| c > 0).unwrap_or(0);
-        return sorted[first];
     }
     let lower_rank = (n - 1) / 2; // 0-based rank of the lower middle element
     let upper_rank = n / 2;
@@ -546,6 +550,22 @@ mod tests {
         }
         assert_eq!(Estimator::Min.of_sorted(&[1.0, 5.0, 9.0]), 1.0);
         assert_eq!(Estimator::Median.of_sorted(&[1.0, 5.0, 9.0]), 5.0);
+    }
+
+    #[test]
+    fn resampled_minimum_follows_its_exact_distribution() {
+        // P(min* = x_(1)) = 1 − (1 − 1/n)ⁿ ≈ 0.634 for n = 100.
+        let sorted: Vec<f64> = (0..100).map(f64::from).collect();
+        let mut rng = Rng::new(9);
+        let draws = 20_000;
+        let firsts = (0..draws)
+            .filter(|_| resampled(&sorted, &mut [], &mut rng, Estimator::Min) == 0.0)
+            .count();
+        let expected = 1.0 - 0.99f64.powi(100);
+        assert!(
+            close(firsts as f64 / draws as f64, expected, 0.01),
+            "{firsts}"
+        );
     }
 
     #[test]
