@@ -252,3 +252,33 @@ fn machine_id_is_a_file_name() {
         "{id}"
     );
 }
+
+#[test]
+fn baselines_from_different_machines_are_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("baselines");
+    save(&dir, &["a", "--as", "elsewhere"]).success();
+    let file = dir.join("elsewhere.json");
+    let mut v = read(&file);
+    v["runs"][0]["machine"]["cpu"] = "Some Other CPU 9000".into();
+    std::fs::write(&file, serde_json::to_string(&v).unwrap()).unwrap();
+    tickbench(&dir)
+        .arg("compare")
+        .arg(&file)
+        .args(["a", "--criterion-dir", GOOD])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "baselines come from different machines",
+        ))
+        .stderr(predicate::str::contains("Some Other CPU 9000"));
+    // The same machine: no warning.
+    save(&dir, &["a", "--as", "here"]).success();
+    tickbench(&dir)
+        .arg("compare")
+        .arg(dir.join("here.json"))
+        .args(["a", "--criterion-dir", GOOD])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("different machines").not());
+}

@@ -1,6 +1,6 @@
-//! The statistics behind `compare`: robust location, a bootstrap of the ratio of medians, the
-//! Mann–Whitney rank test, Student's t for the between-run test, and the pooling of run-to-run
-//! variance across benchmarks.
+//! The statistics behind `compare`: the per-run estimate (minimum or median), a bootstrap of the
+//! ratio of estimates, the Mann–Whitney rank test, Student's t for the between-run test, the
+//! robust pooling of run-to-run variance across benchmarks, and each run's own uncertainty.
 //!
 //! # Method
 //!
@@ -19,10 +19,10 @@
 //!   models and empirical Bayes methods for assessing differential expression in microarray
 //!   experiments*, Stat. Appl. Genet. Mol. Biol. 3(1), with a fixed prior weight `d₀`
 //!   ([`PRIOR_DF`]) because a suite has too few benchmarks to estimate it well.
-//! - **Bootstrap of the ratio of medians** (one run per side). Percentile bootstrap (Efron &
-//!   Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13) of `median(new)/median(old)`,
-//!   each side resampled independently. Resampling draws indices into the sorted sample and
-//!   counts them, so a resample's median costs O(n) without sorting.
+//! - **Bootstrap of the ratio of estimates** (one run per side). Percentile bootstrap (Efron &
+//!   Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13) of `est(new)/est(old)`, each
+//!   side resampled independently; a resample's minimum is drawn from its exact distribution
+//!   in O(1), a resample's median by counting drawn indices in O(n) without sorting.
 //! - **Mann–Whitney U** (Mann & Whitney 1947), two-sided, normal approximation with tie and
 //!   continuity correction: the p-value for one run per side. It assumes independent samples,
 //!   which Criterion's are not quite, which is one more reason the single-run verdict also
@@ -35,16 +35,18 @@
 //! the same numbers every time and in any order.
 
 /// How one run of a benchmark is summarised from its per-iteration times.
+///
+/// The minimum is the default: interference on a shared machine (other processes, a host that
+/// deschedules the VM) only ever *adds* time, so the least-disturbed sample is the most
+/// repeatable summary of the code itself — Chen & Revels (2016), *Robust benchmarking in noisy
+/// environments*, arXiv:1608.04295. On the recorded fixtures the minimum moves ≤ 4 % between
+/// runs of identical code (one disturbed run: 9 %) while the median moves up to 4×.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Estimator {
-    /// The fastest sample. Interference on a shared machine (other processes, a host that
-    /// deschedules the VM) only ever *adds* time, so the least-disturbed sample is the most
-    /// repeatable summary of the code itself: Chen & Revels (2016), *Robust benchmarking in
-    /// noisy environments*, arXiv:1608.04295. On the recorded fixtures the minimum moves ≤ 4 %
-    /// between runs of identical code while the median moves up to 4×.
+    /// The fastest sample (robust to a busy machine).
     Min,
-    /// The median sample: the right summary on a quiet machine, where noise is symmetric.
+    /// The median sample (for a quiet machine, where noise is symmetric).
     Median,
 }
 
