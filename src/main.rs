@@ -1,1 +1,28 @@
-fn main() {}
+//! `tickbench`: parse, run, print errors, map exit codes (0 ok, 1 regression, 2 bad input).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit code for bad input or usage.
+const EXIT_BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help / --version print and exit 0; usage errors exit 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    match cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}

@@ -1,0 +1,602 @@
+//! The statistics behind `compare`: the per-run estimate (minimum or median), a bootstrap of the
+//! ratio of estimates, the Mann–Whitney rank test, Student's t for the between-run test, the
+//! robust pooling of run-to-run variance across benchmarks, and each run's own uncertainty.
+//!
+//! # Method
+//!
+//! Criterion's samples are per-iteration times, `times[i] / iters[i]`. A run is summarised by an
+//! [`Estimator`]: the minimum by default (see there), or the median. Within one run they are
+//! autocorrelated and narrow, so a within-run confidence interval (what Criterion reports) says
+//! how well *that run* was measured, not how much the next run of the same code will differ.
+//! On a shared 2-core machine run-to-run noise (1–14 %) dwarfs within-run intervals (±0.5 %).
+//! `compare.rs` therefore works on the log of each run's median and uses the tools here:
+//!
+//! - **Between-run t-test** (several runs on a side). Per benchmark, the runs' log-medians give a
+//!   within-side variance `s²` with `df` degrees of freedom. With two or three runs `s²` is
+//!   nearly worthless on its own, so it is *moderated* towards the variance pooled over all
+//!   benchmarks, `s̃² = (d₀·s₀² + df·s²) / (d₀ + df)`, and tested with Student's t on
+//!   `d₀ + df` degrees of freedom: the empirical-Bayes "moderated t" of Smyth (2004), *Linear
+//!   models and empirical Bayes methods for assessing differential expression in microarray
+//!   experiments*, Stat. Appl. Genet. Mol. Biol. 3(1), with a fixed prior weight `d₀`
+//!   ([`PRIOR_DF`]) because a suite has too few benchmarks to estimate it well.
+//! - **Bootstrap of the ratio of estimates** (one run per side). Percentile bootstrap (Efron &
+//!   Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13) of `est(new)/est(old)`, each
+//!   side resampled independently; a resample's minimum is drawn from its exact distribution
+//!   in O(1), a resample's median by counting drawn indices in O(n) without sorting.
+//! - **Mann–Whitney U** (Mann & Whitney 1947), two-sided, normal approximation with tie and
+//!   continuity correction: the p-value for one run per side. It assumes independent samples,
+//!   which Criterion's are not quite, which is one more reason the single-run verdict also
+//!   demands a larger change.
+//! - Special functions: `ln Γ` by Lanczos, the regularised incomplete beta by Lentz's continued
+//!   fraction (Press et al., *Numerical Recipes*, 3rd ed., §6.1, §6.4), `erfc` by the Chebyshev
+//!   fit of *Numerical Recipes* §6.2 (relative error < 1.2e-7).
+//!
+//! Every random draw comes from a [`Rng`] seeded from the benchmark id, so a comparison gives
+//! the same numbers every time and in any order.
+
+/// How one run of a benchmark is summarised from its per-iteration times.
+///
+/// The minimum is the default: interference on a shared machine (other processes, a host that
+/// deschedules the VM) only ever *adds* time, so the least-disturbed sample is the most
+/// repeatable summary of the code itself — Chen & Revels (2016), *Robust benchmarking in noisy
+/// environments*, arXiv:1608.04295. On the recorded fixtures the minimum moves ≤ 4 % between
+/// runs of identical code (one disturbed run: 9 %) while the median moves up to 4×.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Estimator {
+    /// The fastest sample (robust to a busy machine).
+    Min,
+    /// The median sample (for a quiet machine, where noise is symmetric).
+    Median,
+}
+
+impl Estimator {
+    /// The estimate from sorted per-iteration times.
+    pub fn of_sorted(self, sorted: &[f64]) -> f64 {
+        match self {
+            Estimator::Min => sorted.first().copied().unwrap_or(f64::NAN),
+            Estimator::Median => median_sorted(sorted),
+        }
+    }
+
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Estimator::Min => "min",
+            Estimator::Median => "median",
+        }
+    }
+}
+
+/// The variance of `ln(estimate)` within one run (sorted per-iteration times), i.e. how well
+/// the run pinned its own estimate. For the minimum it is the exact bootstrap variance: a
+/// resample's minimum is the k-th smallest sample with probability
+/// `((n−k+1)/n)ⁿ − ((n−k)/n)ⁿ` (Efron 1979, the bootstrap of an extreme), so a run whose
+/// fastest samples form a tight plateau gets a small variance and a run with no clean plateau
+/// a large one. For the median it is the large-sample `π/2 · σ²/n` with σ from the IQR.
+pub fn within_run_log_variance(sorted: &[f64], estimator: Estimator) -> f64 {
+    let n = sorted.len();
+    if n < 2 {
+        return 0.0;
+    }
+    match estimator {
+        Estimator::Min => {
+            let nf = n as f64;
+            let (mut m1, mut m2) = (0.0, 0.0);
+            for (k, x) in sorted.iter().enumerate() {
+                let p = ((nf - k as f64) / nf).powf(nf) - ((nf - k as f64 - 1.0) / nf).powf(nf);
+                if p < 1e-12 {
+                    break;
+                }
+                let l = (x / sorted[0]).ln();
+                m1 += p * l;
+                m2 += p * l * l;
+            }
+            (m2 - m1 * m1).max(0.0)
+        }
+        Estimator::Median => {
+            let iqr = (quantile_sorted(sorted, 0.75) / quantile_sorted(sorted, 0.25)).ln();
+            let sigma = iqr / 1.349;
+            std::f64::consts::FRAC_PI_2 * sigma * sigma / n as f64
+        }
+    }
+}
+
+/// Prior degrees of freedom given to the variance pooled over benchmarks (`d₀` above): the
+/// pooled estimate weighs as much as four extra runs of the benchmark itself.
+pub const PRIOR_DF: f64 = 4.0;
+
+/// SplitMix64 (Steele, Lea & Flood 2014): small, fast, and good enough for resampling.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// A generator seeded from a string (FNV-1a), e.g. a benchmark id.
+    pub fn from_key(key: &str) -> Self {
+        Rng(key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        }))
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform index in `0..n` (Lemire's multiply-shift; bias < n / 2⁶⁴).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+}
+
+/// Arithmetic mean; NaN for an empty slice.
+pub fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+/// Unbiased sample variance (n − 1); 0 for fewer than two values.
+pub fn variance(xs: &[f64]) -> f64 {
+    if xs.len() < 2 {
+        return 0.0;
+    }
+    let m = mean(xs);
+    xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64
+}
+
+/// Median of an already sorted slice; NaN for an empty one.
+pub fn median_sorted(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// Median (sorts a copy).
+pub fn median(xs: &[f64]) -> f64 {
+    median_sorted(&sorted(xs))
+}
+
+/// A sorted copy (total order; NaN last).
+pub fn sorted(xs: &[f64]) -> Vec<f64> {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The estimate of one bootstrap resample of `sorted`, using `counts` (len = sorted.len()) as
+/// scratch. For the minimum the resample's minimum is drawn directly from its exact
+/// distribution, `P(index ≥ j) = ((n − j)/n)ⁿ`, by inverting it: O(1). For the median, n indices
+/// are drawn and counted, and the counts walked to the middle: O(n) without sorting.
+fn resampled(sorted: &[f64], counts: &mut [u32], rng: &mut Rng, estimator: Estimator) -> f64 {
+    let n = sorted.len();
+    if estimator == Estimator::Min {
+        let nf = n as f64;
+        let u = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let j = (nf - nf * u.powf(1.0 / nf)).floor() as usize;
+        return sorted[j.min(n - 1)];
+    }
+    counts.iter_mut().for_each(|c| *c = 0);
+    for _ in 0..n {
+        counts[rng.below(n)] += 1;
+    }
+    let lower_rank = (n - 1) / 2; // 0-based rank of the lower middle element
+    let upper_rank = n / 2;
+    let (mut seen, mut lower, mut upper) = (0usize, f64::NAN, f64::NAN);
+    for (i, &c) in counts.iter().enumerate() {
+        let next = seen + c as usize;
+        if lower.is_nan() && lower_rank < next {
+            lower = sorted[i];
+        }
+        if upper_rank < next {
+            upper = sorted[i];
+            break;
+        }
+        seen = next;
+    }
+    (lower + upper) / 2.0
+}
+
+/// Percentile-bootstrap confidence interval of `ln(est(new) / est(old))`, both inputs sorted
+/// ascending and positive, at `confidence` (e.g. 0.95) with `resamples` draws. For the minimum
+/// this is only a rough within-run interval (the bootstrap of an extreme is known to be
+/// conservative-to-degenerate); verdicts never rest on it alone.
+pub fn bootstrap_log_ratio_ci(
+    old_sorted: &[f64],
+    new_sorted: &[f64],
+    estimator: Estimator,
+    resamples: usize,
+    confidence: f64,
+    rng: &mut Rng,
+) -> (f64, f64) {
+    let mut old_counts = vec![0u32; old_sorted.len()];
+    let mut new_counts = vec![0u32; new_sorted.len()];
+    let mut ratios: Vec<f64> = (0..resamples.max(1))
+        .map(|_| {
+            let o = resampled(old_sorted, &mut old_counts, rng, estimator);
+            let n = resampled(new_sorted, &mut new_counts, rng, estimator);
+            (n / o).ln()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let tail = (1.0 - confidence) / 2.0;
+    (
+        quantile_sorted(&ratios, tail),
+        quantile_sorted(&ratios, 1.0 - tail),
+    )
+}
+
+/// The `q` quantile of sorted data (linear interpolation between order statistics).
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// Two-sided p-value of the Mann–Whitney U test that `a` and `b` come from the same
+/// distribution (normal approximation, tie- and continuity-corrected).
+pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
+    let (n1, n2) = (a.len() as f64, b.len() as f64);
+    if a.is_empty() || b.is_empty() {
+        return 1.0;
+    }
+    let mut all: Vec<(f64, bool)> = a
+        .iter()
+        .map(|&x| (x, true))
+        .chain(b.iter().map(|&x| (x, false)))
+        .collect();
+    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let (mut rank_sum_a, mut tie_term) = (0.0, 0.0);
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
+        let ties = (j - i + 1) as f64;
+        tie_term += ties.powi(3) - ties;
+        rank_sum_a += avg_rank * all[i..=j].iter().filter(|x| x.1).count() as f64;
+        i = j + 1;
+    }
+    let u = rank_sum_a - n1 * (n1 + 1.0) / 2.0;
+    let n = n1 + n2;
+    let var = n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
+    if var <= 0.0 {
+        return 1.0;
+    }
+    let z = ((u - n1 * n2 / 2.0).abs() - 0.5).max(0.0) / var.sqrt();
+    (2.0 * normal_sf(z)).min(1.0)
+}
+
+/// Upper tail of the standard normal, `P(Z > z)`.
+pub fn normal_sf(z: f64) -> f64 {
+    0.5 * erfc(z / std::f64::consts::SQRT_2)
+}
+
+/// Complementary error function (Numerical Recipes `erfcc`, relative error < 1.2e-7).
+pub fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+/// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, n = 9).
+pub fn ln_gamma(x: f64) -> f64 {
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let t = x + 7.5;
+    let sum = C[1..]
+        .iter()
+        .enumerate()
+        .fold(C[0], |s, (i, c)| s + c / (x + i as f64 + 1.0));
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
+
+/// Regularised incomplete beta `I_x(a, b)`.
+pub fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        front * beta_cf(x, a, b) / a
+    } else {
+        1.0 - front * beta_cf(1.0 - x, b, a) / b
+    }
+}
+
+/// Continued fraction for the incomplete beta (modified Lentz).
+fn beta_cf(x: f64, a: f64, b: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
+    let mut c = 1.0;
+    let mut d = 1.0 - qab * x / qap;
+    if d.abs() < TINY {
+        d = TINY;
+    }
+    d = 1.0 / d;
+    let mut h = d;
+    for m in 1..300 {
+        let m = m as f64;
+        let m2 = 2.0 * m;
+        for aa in [
+            m * (b - m) * x / ((qam + m2) * (a + m2)),
+            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+        ] {
+            d = 1.0 + aa * d;
+            if d.abs() < TINY {
+                d = TINY;
+            }
+            c = 1.0 + aa / c;
+            if c.abs() < TINY {
+                c = TINY;
+            }
+            d = 1.0 / d;
+            h *= d * c;
+        }
+        if (d * c - 1.0).abs() < 1e-14 {
+            break;
+        }
+    }
+    h
+}
+
+/// Two-sided p-value of Student's t statistic `t` with `df` degrees of freedom.
+pub fn student_t_p(t: f64, df: f64) -> f64 {
+    if !t.is_finite() {
+        return if t.is_nan() { 1.0 } else { 0.0 };
+    }
+    incomplete_beta(df / (df + t * t), df / 2.0, 0.5)
+}
+
+/// The two-sided critical value: `t` with `P(|T| > t) = 1 − confidence` on `df` degrees of
+/// freedom (bisection on [`student_t_p`]).
+pub fn student_t_critical(confidence: f64, df: f64) -> f64 {
+    let alpha = 1.0 - confidence;
+    let (mut lo, mut hi) = (0.0, 1e4);
+    for _ in 0..200 {
+        let mid = (lo + hi) / 2.0;
+        if student_t_p(mid, df) > alpha {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo + hi) / 2.0
+}
+
+/// The pooled variance `s₀²` from per-benchmark `(s², df)` pairs, robust to a few
+/// hypervariable benchmarks: the median of `s² / m(df)`, where `m(df)` is the median of
+/// `χ²_df / df` (exact for df = 1, Wilson–Hilferty otherwise), so that it estimates the common
+/// variance without being dragged up by one disturbed run — in the spirit of Phipson et al.
+/// (2016), *Robust hyperparameter estimation protects against hypervariable genes and improves
+/// power to detect differential expression*, Ann. Appl. Stat. 10(2). `None` when empty.
+pub fn robust_pooled_variance(per_bench: &[(f64, f64)]) -> Option<f64> {
+    let scaled: Vec<f64> = per_bench
+        .iter()
+        .filter(|(_, df)| *df > 0.0)
+        .map(|&(s2, df)| {
+            let m = if df == 1.0 {
+                0.454_936_4
+            } else {
+                (1.0 - 2.0 / (9.0 * df)).powi(3)
+            };
+            s2 / m
+        })
+        .collect();
+    (!scaled.is_empty()).then(|| median(&scaled))
+}
+
+/// Moderated variance (Smyth 2004): the benchmark's own `s²` on `df` degrees of freedom shrunk
+/// towards the pooled `s0²` weighted by [`PRIOR_DF`]. Returns the variance and its degrees of
+/// freedom.
+pub fn moderated_variance(s2: f64, df: f64, pooled_s2: f64) -> (f64, f64) {
+    let total = PRIOR_DF + df;
+    ((PRIOR_DF * pooled_s2 + df * s2) / total, total)
+}
+
+/// What a Criterion-style gate says about a pair of runs: Criterion compares the two runs' mean
+/// per-iteration times with a t-test on the samples (p < `significance`) and calls it a
+/// regression when the whole confidence interval of the change in the mean lies above its noise
+/// threshold (1 %). Criterion bootstraps the t distribution; this uses Welch's t directly, which
+/// agrees closely for 100 samples. Used to show how often within-run intervals cry wolf.
+pub fn criterion_style_regressed(
+    old: &[f64],
+    new: &[f64],
+    significance: f64,
+    noise_threshold: f64,
+    resamples: usize,
+    rng: &mut Rng,
+) -> bool {
+    let (mo, mn) = (mean(old), mean(new));
+    let (vo, vn) = (
+        variance(old) / old.len() as f64,
+        variance(new) / new.len() as f64,
+    );
+    let t = (mn - mo) / (vo + vn).sqrt();
+    let df = (vo + vn).powi(2)
+        / (vo.powi(2) / (old.len() as f64 - 1.0) + vn.powi(2) / (new.len() as f64 - 1.0));
+    if student_t_p(t, df) >= significance {
+        return false;
+    }
+    let mut changes: Vec<f64> = (0..resamples)
+        .map(|_| {
+            let o = (0..old.len())
+                .map(|_| old[rng.below(old.len())])
+                .sum::<f64>()
+                / old.len() as f64;
+            let n = (0..new.len())
+                .map(|_| new[rng.below(new.len())])
+                .sum::<f64>()
+                / new.len() as f64;
+            n / o - 1.0
+        })
+        .collect();
+    changes.sort_by(f64::total_cmp);
+    quantile_sorted(&changes, 0.025) > noise_threshold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn median_and_variance() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(close(variance(&[1.0, 2.0, 3.0, 4.0]), 5.0 / 3.0, 1e-12));
+    }
+
+    #[test]
+    fn special_functions_match_tables() {
+        assert!(close(ln_gamma(5.0), 24f64.ln(), 1e-12));
+        assert!(close(
+            ln_gamma(0.5),
+            std::f64::consts::PI.sqrt().ln(),
+            1e-12
+        ));
+        assert!(close(normal_sf(1.959_964), 0.025, 1e-6));
+        // Student's t tables: t(0.975; 1) = 12.706, t(0.975; 5) = 2.571, t(0.975; 30) = 2.042.
+        assert!(close(student_t_critical(0.95, 1.0), 12.706, 1e-3));
+        assert!(close(student_t_critical(0.95, 5.0), 2.571, 1e-3));
+        assert!(close(student_t_critical(0.95, 30.0), 2.042, 1e-3));
+        assert!(close(student_t_p(2.228, 10.0), 0.05, 1e-4));
+    }
+
+    #[test]
+    fn mann_whitney_detects_shift_and_not_noise() {
+        let a: Vec<f64> = (0..50).map(|i| 100.0 + (i % 10) as f64).collect();
+        let shifted: Vec<f64> = a.iter().map(|x| x + 5.0).collect();
+        assert!(mann_whitney_p(&a, &shifted) < 0.001);
+        assert!(mann_whitney_p(&a, &a) > 0.9);
+        // Known value: U test of {1,2,3} vs {4,5,6}: exact two-sided p = 0.1, normal approx ≈ 0.081.
+        assert!(close(
+            mann_whitney_p(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]),
+            0.0809,
+            1e-3
+        ));
+    }
+
+    #[test]
+    fn bootstrap_interval_covers_the_true_ratio_and_is_reproducible() {
+        let old: Vec<f64> = (0..100).map(|i| 1000.0 + (i * 37 % 100) as f64).collect();
+        let new: Vec<f64> = old.iter().map(|x| x * 1.10).collect();
+        let (o, n) = (sorted(&old), sorted(&new));
+        let (lo, hi) =
+            bootstrap_log_ratio_ci(&o, &n, Estimator::Median, 500, 0.95, &mut Rng::new(1));
+        assert!(lo < 1.10f64.ln() && 1.10f64.ln() < hi, "{lo} {hi}");
+        assert!(hi - lo < 0.1);
+        let again = bootstrap_log_ratio_ci(&o, &n, Estimator::Median, 500, 0.95, &mut Rng::new(1));
+        assert_eq!((lo, hi), again);
+        let (lo, hi) = bootstrap_log_ratio_ci(&o, &n, Estimator::Min, 500, 0.95, &mut Rng::new(1));
+        assert!(
+            lo <= 1.10f64.ln() + 1e-9 && 1.10f64.ln() - 1e-9 <= hi,
+            "{lo} {hi}"
+        );
+    }
+
+    #[test]
+    fn resampled_estimates_of_a_constant_are_the_constant() {
+        let mut counts = vec![0; 4];
+        for e in [Estimator::Min, Estimator::Median] {
+            assert_eq!(resampled(&[7.0; 4], &mut counts, &mut Rng::new(3), e), 7.0);
+        }
+        assert_eq!(Estimator::Min.of_sorted(&[1.0, 5.0, 9.0]), 1.0);
+        assert_eq!(Estimator::Median.of_sorted(&[1.0, 5.0, 9.0]), 5.0);
+    }
+
+    #[test]
+    fn resampled_minimum_follows_its_exact_distribution() {
+        // P(min* = x_(1)) = 1 − (1 − 1/n)ⁿ ≈ 0.634 for n = 100.
+        let sorted: Vec<f64> = (0..100).map(f64::from).collect();
+        let mut rng = Rng::new(9);
+        let draws = 20_000;
+        let firsts = (0..draws)
+            .filter(|_| resampled(&sorted, &mut [], &mut rng, Estimator::Min) == 0.0)
+            .count();
+        let expected = 1.0 - 0.99f64.powi(100);
+        assert!(
+            close(firsts as f64 / draws as f64, expected, 0.01),
+            "{firsts}"
+        );
+    }
+
+    #[test]
+    fn within_run_variance_grows_without_a_plateau() {
+        let plateau: Vec<f64> = (0..100).map(|i| 100.0 + 0.01 * i as f64).collect();
+        let ramp: Vec<f64> = (0..100).map(|i| 100.0 + 2.0 * i as f64).collect();
+        let tight = within_run_log_variance(&plateau, Estimator::Min);
+        let loose = within_run_log_variance(&ramp, Estimator::Min);
+        assert!(tight < 1e-7 && loose > 1e-4, "{tight} {loose}");
+        assert_eq!(within_run_log_variance(&[5.0; 10], Estimator::Min), 0.0);
+        assert!(
+            within_run_log_variance(&ramp, Estimator::Median)
+                > within_run_log_variance(&plateau, Estimator::Median)
+        );
+    }
+
+    #[test]
+    fn robust_pool_ignores_one_wild_benchmark() {
+        let mut v: Vec<(f64, f64)> = (0..9).map(|_| (0.455, 1.0)).collect();
+        assert!(close(robust_pooled_variance(&v).unwrap(), 1.0, 0.01));
+        v.push((1e6, 1.0));
+        assert!(close(robust_pooled_variance(&v).unwrap(), 1.0, 0.01));
+        assert_eq!(robust_pooled_variance(&[]), None);
+    }
+
+    #[test]
+    fn moderation_pulls_towards_the_pool() {
+        let (v, df) = moderated_variance(0.0, 1.0, 1.0);
+        assert!(close(v, 0.8, 1e-12));
+        assert_eq!(df, 5.0);
+    }
+}

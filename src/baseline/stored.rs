@@ -1,0 +1,173 @@
+//! Stored baselines: `baselines/<name>.json`, schema `tickbench.baseline.v1`.
+//!
+//! A stored baseline is self-contained, so it can be compared long after `target/` is gone and
+//! on another checkout: per run the machine fingerprint, git commit, timestamp, and for every
+//! benchmark Criterion's metadata, estimates **and raw samples** (statistics need samples, not
+//! just means). It holds a list of runs so `tickbench save --append` can add repeated runs of the
+//! same code, which is what lets `compare` measure run-to-run noise.
+//!
+//! ```json
+//! { "schema": "tickbench.baseline.v1", "name": "main",
+//!   "runs": [ { "source": "...", "machine": {...}, "git_commit": "...", "created": "...",
+//!               "benchmarks": [ { "id": "...", "estimates": {...}, "sample": {...}, ... } ] } ] }
+//! ```
+//!
+//! JSON keeps the files diffable and readable by other tools; ~3 KB per benchmark per run.
+//! Files are written atomically (temporary file in the same directory, fsync, rename), so an
+//! interrupted `save` never leaves a half-written baseline behind.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use super::{Loaded, Run, Warning};
+
+/// The value of the `schema` field this version reads and writes.
+pub const SCHEMA: &str = "tickbench.baseline.v1";
+
+/// A stored baseline file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredBaseline {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// The name it was saved under.
+    pub name: String,
+    /// Repeated runs of the same code, oldest first.
+    pub runs: Vec<Run>,
+}
+
+impl StoredBaseline {
+    /// The runs as a compare side, with warnings for benchmarks whose samples are unusable.
+    pub fn into_loaded(self, path: &Path) -> Loaded {
+        let runs = self
+            .runs
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut run)| {
+                run.source = format!("{} run {}", path.display(), i + 1);
+                run
+            })
+            .collect();
+        Loaded {
+            runs,
+            warnings: Vec::<Warning>::new(),
+        }
+    }
+}
+
+/// Reads and checks a stored baseline file.
+pub fn read(path: &Path) -> anyhow::Result<StoredBaseline> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    match value.get("schema").and_then(|s| s.as_str()) {
+        Some(SCHEMA) => {}
+        Some(other) => bail!(
+            "{} has schema '{other}', expected '{SCHEMA}'",
+            path.display()
+        ),
+        None => bail!(
+            "{} is not a tickbench stored baseline (no \"schema\" field)",
+            path.display()
+        ),
+    }
+    let stored: StoredBaseline = serde_json::from_value(value)
+        .with_context(|| format!("{} is not a valid {SCHEMA} file", path.display()))?;
+    if stored.runs.is_empty() {
+        bail!("{} holds no runs", path.display());
+    }
+    Ok(stored)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed and
+/// synced, then renamed over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
+}
+
+/// What `save` should do when the file exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse.
+    Refuse,
+    /// Replace it.
+    Overwrite,
+    /// Add the run to its runs.
+    Append,
+}
+
+/// Saves `run` as stored baseline `name` at `path`; returns the number of runs now in the file
+/// and warnings (e.g. an appended run from a different machine).
+pub fn save(
+    path: &Path,
+    name: &str,
+    run: Run,
+    existing: Existing,
+) -> anyhow::Result<(usize, Vec<Warning>)> {
+    let mut warnings = Vec::new();
+    let stored = if path.exists() {
+        match existing {
+            Existing::Refuse => bail!(
+                "{} already exists; pass --force to replace it or --append to add this run to it",
+                path.display()
+            ),
+            Existing::Overwrite => StoredBaseline {
+                schema: SCHEMA.into(),
+                name: name.into(),
+                runs: vec![run],
+            },
+            Existing::Append => {
+                let mut stored = read(path).context("cannot --append")?;
+                if let (Some(first), Some(new)) = (
+                    stored.runs.first().and_then(|r| r.machine.as_ref()),
+                    run.machine.as_ref(),
+                ) {
+                    if !first.comparable(new) {
+                        warnings.push(Warning(format!(
+                            "appending a run from a different machine ({new}) to {} ({first})",
+                            path.display()
+                        )));
+                    }
+                }
+                stored.runs.push(run);
+                stored
+            }
+        }
+    } else {
+        StoredBaseline {
+            schema: SCHEMA.into(),
+            name: name.into(),
+            runs: vec![run],
+        }
+    };
+    let json = serde_json::to_vec_pretty(&stored).context("cannot serialise the baseline")?;
+    write_atomic(path, &json)?;
+    Ok((stored.runs.len(), warnings))
+}

@@ -1,0 +1,77 @@
+//! Markdown for a pull-request comment: a table with regressions in bold and the basis notes.
+
+use super::{compare_footer, fmt_ns, fmt_pct, fmt_rate, Format};
+use crate::baseline::compare::{Comparison, Verdict};
+use crate::baseline::summary::Summary;
+
+/// GitHub-flavoured markdown.
+pub struct Markdown;
+
+/// Escapes characters that would break a table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+impl Format for Markdown {
+    fn summary(&self, s: &Summary) -> anyhow::Result<String> {
+        let mut out = format!("### Benchmarks: `{}`\n\n", cell(&s.baseline));
+        out.push_str("| benchmark | mean | median | std dev | mean CI | throughput |\n");
+        out.push_str("|---|---:|---:|---:|---|---:|\n");
+        for r in &s.benchmarks {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | [{}, {}] | {} |\n",
+                cell(&r.id),
+                fmt_ns(r.mean_ns),
+                fmt_ns(r.median_ns),
+                fmt_ns(r.std_dev_ns),
+                fmt_ns(r.ci_ns[0]),
+                fmt_ns(r.ci_ns[1]),
+                r.throughput
+                    .as_ref()
+                    .map_or_else(String::new, |t| fmt_rate(t.per_second, &t.unit)),
+            ));
+        }
+        for w in &s.warnings {
+            out.push_str(&format!("\n> warning: {}\n", cell(&w.0)));
+        }
+        Ok(out)
+    }
+
+    fn compare(&self, c: &Comparison) -> anyhow::Result<String> {
+        let mut out = String::from("### Benchmark comparison\n\n");
+        out.push_str("| benchmark | old | new | change | CI | p | basis | verdict |\n");
+        out.push_str("|---|---:|---:|---:|---|---:|---|---|\n");
+        for r in &c.benchmarks {
+            let verdict = match r.verdict {
+                Verdict::Regressed => "🔴 **regressed**".to_string(),
+                Verdict::Improved => "🟢 **improved**".to_string(),
+                v => v.as_str().to_string(),
+            };
+            out.push_str(&format!(
+                "| `{}`{} | {} | {} | {} | {} | {} | {} | {} |\n",
+                cell(&r.id),
+                if r.anchor { " (anchor)" } else { "" },
+                r.old
+                    .as_ref()
+                    .map_or_else(String::new, |s| fmt_ns(s.estimate_ns)),
+                r.new
+                    .as_ref()
+                    .map_or_else(String::new, |s| fmt_ns(s.estimate_ns)),
+                fmt_pct(r.change_pct),
+                r.ci_pct
+                    .map_or_else(String::new, |[lo, hi]| format!("[{lo:+.1}, {hi:+.1}]")),
+                r.p_value.map_or_else(String::new, |p| format!("{p:.3}")),
+                r.basis.map_or("", |b| b.as_str()),
+                verdict,
+            ));
+        }
+        out.push('\n');
+        for line in compare_footer(c) {
+            out.push_str(&format!("- {}\n", cell(&line)));
+        }
+        for w in &c.warnings {
+            out.push_str(&format!("- ⚠️ {}\n", cell(&w.0)));
+        }
+        Ok(out)
+    }
+}
