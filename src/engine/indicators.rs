@@ -539,13 +539,25 @@ pub(crate) fn macd_warm(
     }
 }
 
+/// `max(x, 0)` as one `maxsd` (`f64::max` adds NaN handling the inputs here never need).
+#[inline(always)]
+fn positive_part(x: f64) -> f64 {
+    if x > 0.0 {
+        x
+    } else {
+        0.0
+    }
+}
+
 /// The steady-state Wilder RSI step.
 #[inline(always)]
 pub(crate) fn rsi_step(prev: &mut f64, gain: &mut f64, loss: &mut f64, x: f64, inv_period: f64) {
     let change = x - *prev;
     *prev = x;
-    *gain += inv_period * (change.max(0.0) - *gain);
-    *loss += inv_period * ((-change).max(0.0) - *loss);
+    let up = positive_part(change);
+    let down = up - change; // exactly max(−change, 0)
+    *gain += inv_period * (up - *gain);
+    *loss += inv_period * (down - *loss);
 }
 
 /// Wilder RSI step during warm-up: plain sums of the first `period` gains/losses, then means.
@@ -570,8 +582,9 @@ pub(crate) fn rsi_warm(
     }
     let change = x - *prev;
     *prev = x;
-    *gain += change.max(0.0);
-    *loss += (-change).max(0.0);
+    let up = positive_part(change);
+    *gain += up;
+    *loss += up - change;
     if changes == period {
         *gain /= period as f64;
         *loss /= period as f64;
@@ -614,7 +627,7 @@ pub(crate) fn window_slide(
     *mean += d * inv_n;
     if track_m2 {
         // Rounding can push M2 a hair below 0 when the window is (nearly) constant.
-        *m2 = (*m2 + d * (x - *mean + old - old_mean)).max(0.0);
+        *m2 = positive_part(*m2 + d * (x - *mean + old - old_mean));
     }
 }
 
@@ -652,16 +665,14 @@ fn sum4(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
-/// Neumaier's compensated addition: `sum + comp` is the sum with an error independent of the
-/// number of terms added.
+/// Neumaier's compensated addition of a term `y ≥ 0` to a sum `≥ 0`: `sum + comp` is the sum
+/// with an error independent of the number of terms added. (For non-negative operands the
+/// larger magnitude is simply the larger value, which saves Neumaier's `abs` comparison.)
 #[inline(always)]
 pub(crate) fn neumaier_add(sum: &mut f64, comp: &mut f64, y: f64) {
     let t = *sum + y;
-    *comp += if sum.abs() >= y.abs() {
-        (*sum - t) + y
-    } else {
-        (y - t) + *sum
-    };
+    let (big, small) = if *sum >= y { (*sum, y) } else { (y, *sum) };
+    *comp += (big - t) + small;
     *sum = t;
 }
 
@@ -680,11 +691,18 @@ mod tests {
     fn neumaier_keeps_what_a_plain_sum_loses() {
         let (mut s, mut c) = (0.0, 0.0);
         let mut plain = 0.0;
-        for y in [1e16, 1.0, -1e16, 1.0] {
+        // Next to 1e16 (ulp 2) each 1.0 is rounded away by a plain sum.
+        for y in std::iter::once(1e16).chain(std::iter::repeat_n(1.0, 10)) {
             neumaier_add(&mut s, &mut c, y);
             plain += y;
         }
-        assert_eq!(s + c, 2.0);
-        assert_ne!(plain, 2.0, "the plain sum should lose the 1.0 next to 1e16");
+        assert_eq!(s + c, 1e16 + 10.0);
+        assert_eq!(plain, 1e16, "the plain sum should lose every 1.0");
+        // Order does not matter: a large term after small ones.
+        let (mut s, mut c) = (0.0, 0.0);
+        for y in [1.0, 1.0, 1e16] {
+            neumaier_add(&mut s, &mut c, y);
+        }
+        assert_eq!(s + c, 1e16 + 2.0);
     }
 }

@@ -311,8 +311,11 @@ impl Params {
     }
 }
 
-/// How far ahead [`SignalEngine::on_ticks`] prefetches symbol state.
-const PREFETCH_DISTANCE: usize = 8;
+/// How many ticks ahead [`SignalEngine::on_ticks`] prefetches a symbol's record.
+const PREFETCH_RECORD_AHEAD: usize = 24;
+/// How many ticks ahead it prefetches the ring slot (reading `pos` from the record, which the
+/// first prefetch has brought in by then).
+const PREFETCH_SLOT_AHEAD: usize = 8;
 
 /// Per-symbol indicators and rules over dense symbol ids. `Send`; one engine per thread/shard.
 #[derive(Clone, Debug)]
@@ -373,8 +376,13 @@ impl SignalEngine {
             self.grow(sym + 1);
         }
         let n = self.p.window;
-        let st = &mut self.states[sym];
-        let ring = &mut self.rings[sym * n..sym * n + n];
+        // `rings.len() == states.len() * n` (kept by `new` and `grow`), so neither index fails.
+        let (Some(st), Some(ring)) = (
+            self.states.get_mut(sym),
+            self.rings.get_mut(sym * n..sym * n + n),
+        ) else {
+            unreachable!("state for symbol {sym} was just grown");
+        };
         if st.count >= self.p.warm {
             step::<false>(&self.p, &self.config, st, ring, tick, out);
         } else {
@@ -382,38 +390,41 @@ impl SignalEngine {
         }
     }
 
-    /// [`SignalEngine::on_tick`] for each tick in order, prefetching the state of the tick
-    /// [`PREFETCH_DISTANCE`] places ahead so that cache misses over many symbols overlap.
+    /// [`SignalEngine::on_tick`] for each tick in order, prefetching the state of ticks a few
+    /// places ahead so that cache misses over many symbols overlap: the two-line record of the
+    /// tick [`PREFETCH_RECORD_AHEAD`] places ahead, then the one ring line that tick will write,
+    /// [`PREFETCH_SLOT_AHEAD`] places ahead.
     pub fn on_ticks(&mut self, ticks: &[Tick], out: &mut Vec<Signal>) {
         for (i, tick) in ticks.iter().enumerate() {
-            if let Some(ahead) = ticks.get(i + PREFETCH_DISTANCE) {
-                self.prefetch(ahead.symbol as usize);
+            if let Some(ahead) = ticks.get(i + PREFETCH_RECORD_AHEAD) {
+                self.prefetch_record(ahead.symbol as usize);
+            }
+            if let Some(ahead) = ticks.get(i + PREFETCH_SLOT_AHEAD) {
+                self.prefetch_slot(ahead.symbol as usize);
             }
             self.on_tick(tick, out);
         }
     }
 
-    /// Hints the CPU to load `sym`'s record and ring.
+    /// Hints the CPU to load `sym`'s record.
     #[inline(always)]
-    fn prefetch(&self, sym: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            if let Some(st) = self.states.get(sym) {
-                let n = self.p.window;
-                let base = self.rings[sym * n..].as_ptr();
-                // SAFETY: prefetching never faults; every address is inside a live allocation.
-                unsafe {
-                    let rec = (st as *const SymbolState).cast::<i8>();
-                    _mm_prefetch::<_MM_HINT_T0>(rec);
-                    _mm_prefetch::<_MM_HINT_T0>(rec.add(64));
-                    _mm_prefetch::<_MM_HINT_T0>(base.cast::<i8>());
-                    _mm_prefetch::<_MM_HINT_T0>(base.add(n - 1).cast::<i8>());
-                }
+    fn prefetch_record(&self, sym: usize) {
+        if let Some(st) = self.states.get(sym) {
+            let rec = (st as *const SymbolState).cast::<i8>();
+            prefetch(rec);
+            prefetch(rec.wrapping_add(64));
+        }
+    }
+
+    /// Hints the CPU to load the ring line `sym`'s next price goes to.
+    #[inline(always)]
+    fn prefetch_slot(&self, sym: usize) {
+        if let Some(st) = self.states.get(sym) {
+            let slot = sym * self.p.window + st.pos as usize;
+            if let Some(x) = self.rings.get(slot) {
+                prefetch((x as *const f64).cast::<i8>());
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = sym;
     }
 
     /// Every indicator of `symbol`, or `None` if the engine has no state for it.
@@ -456,6 +467,18 @@ impl SignalEngine {
         self.states.resize(symbols, SymbolState::default());
         self.rings.resize(symbols * self.p.window, 0.0);
     }
+}
+
+/// Hints the CPU to bring the line at `p` into L1 (a no-op off x86-64).
+#[inline(always)]
+fn prefetch(p: *const i8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults and reads nothing into the program.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// One tick's update. `WARM` compiles in the readiness checks needed during a symbol's first
