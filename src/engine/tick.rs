@@ -19,3 +19,70 @@ pub struct Tick {
     /// Traded quantity, > 0.
     pub size: u32,
 }
+
+// TEMPORARY STAND-IN (branch `pipeline` only): replaced by the real generator when branch
+// `engine` is merged. Never rely on its behaviour.
+
+/// Market generator settings (stand-in).
+#[derive(Clone, Debug)]
+pub struct MarketConfig {
+    /// Seed.
+    pub seed: u64,
+    /// Number of symbols.
+    pub symbols: u32,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            symbols: 64,
+        }
+    }
+}
+
+/// Seeded synthetic market (stand-in: xorshift random walk).
+pub struct MarketGenerator {
+    cfg: MarketConfig,
+    state: u64,
+    ts: u64,
+    prices: Vec<f64>,
+}
+
+impl MarketGenerator {
+    /// A generator for `cfg`.
+    pub fn new(cfg: MarketConfig) -> Self {
+        let prices = vec![100.0; cfg.symbols as usize];
+        Self {
+            state: cfg.seed | 1,
+            cfg,
+            ts: 0,
+            prices,
+        }
+    }
+
+    /// The next `n` ticks.
+    pub fn take_vec(&mut self, n: usize) -> Vec<Tick> {
+        self.by_ref().take(n).collect()
+    }
+}
+
+impl Iterator for MarketGenerator {
+    type Item = Tick;
+    fn next(&mut self) -> Option<Tick> {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        let symbol = (self.state % self.cfg.symbols as u64) as u32;
+        let step = ((self.state >> 32) as f64 / u32::MAX as f64 - 0.5) * 0.04;
+        let p = &mut self.prices[symbol as usize];
+        *p *= 1.0 + step;
+        self.ts += 1_000;
+        Some(Tick {
+            ts_ns: self.ts,
+            price: *p,
+            symbol,
+            size: 1 + (self.state % 100) as u32,
+        })
+    }
+}
