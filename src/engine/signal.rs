@@ -70,7 +70,11 @@ impl SignalEngine {
             out.push(Signal {
                 symbol: tick.symbol,
                 ts_ns: tick.ts_ns,
-                side: if tick.price > last { Side::Buy } else { Side::Sell },
+                side: if tick.price > last {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                },
                 strength: 0.5,
                 reason: Reason::BollingerBreakout,
             });
