@@ -61,7 +61,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::{Semaphore, TryAcquireError};
 use tokio::task::JoinHandle;
 
-use super::signal::{EngineConfig, Signal, SignalEngine};
+use super::signal::{EngineConfig, EngineConfigError, Signal, SignalEngine};
 use super::tick::{SymbolId, Tick};
 
 /// What a producer does when its tick's shard queue is full.
@@ -109,7 +109,7 @@ impl Default for PipelineConfig {
 }
 
 /// A [`PipelineConfig`] the pipeline cannot run with.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
     /// `shards` was 0.
     #[error("pipeline config: shards must be at least 1")]
@@ -125,6 +125,9 @@ pub enum ConfigError {
     /// `max_batch` was 0.
     #[error("pipeline config: max_batch must be at least 1")]
     MaxBatch,
+    /// The engine rules are invalid.
+    #[error("pipeline config: {0}")]
+    Engine(#[from] EngineConfigError),
 }
 
 /// The pipeline has shut down (or a shard died); the ticks of the failed call that were not yet
@@ -381,6 +384,9 @@ impl Pipeline {
         if cfg.max_batch == 0 {
             return Err(ConfigError::MaxBatch);
         }
+        let engines = (0..cfg.shards)
+            .map(|_| SignalEngine::try_new(cfg.symbols, cfg.engine.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
         let chunk = cfg.max_batch.min(cfg.queue_capacity);
         let mut links = Vec::with_capacity(cfg.shards);
         let mut receivers = Vec::with_capacity(cfg.shards);
@@ -401,12 +407,13 @@ impl Pipeline {
         });
         let tasks = receivers
             .into_iter()
+            .zip(engines)
             .enumerate()
-            .map(|(index, rx)| {
+            .map(|(index, (rx, engine))| {
                 let worker = ShardWorker {
                     index,
                     shared: Arc::clone(&shared),
-                    engine: SignalEngine::new(cfg.symbols, cfg.engine.clone()),
+                    engine,
                     signals: Vec::new(),
                     capacity: cfg.queue_capacity,
                     stats: ShardStats::default(),
@@ -628,9 +635,7 @@ impl ShardWorker {
                     self.stats.max_queue_depth = self.stats.max_queue_depth.max(depth);
                     link.permits.add_permits(n);
                     self.stats.received += n as u64;
-                    for tick in &ticks {
-                        self.engine.on_tick(tick, &mut self.signals);
-                    }
+                    self.engine.on_ticks(&ticks, &mut self.signals);
                     self.stats.processed += n as u64;
                     self.stats.signals += self.signals.len() as u64;
                     self.stats.batches += 1;
@@ -729,5 +734,9 @@ mod tests {
             Some(ConfigError::QueueCapacity { .. })
         ));
         assert_eq!(bad(|c| c.max_batch = 0), Some(ConfigError::MaxBatch));
+        assert!(matches!(
+            bad(|c| c.engine.rsi_period = 0),
+            Some(ConfigError::Engine(_))
+        ));
     }
 }
