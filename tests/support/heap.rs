@@ -61,8 +61,9 @@ pub struct Gauge {
     pub name: &'static str,
     /// Reads the current value. Must not allocate through Rust's allocator.
     pub read: fn() -> u64,
-    /// Allowed growth.
-    pub slack: u64,
+    /// Allowed growth, or `None` for a gauge that is printed but not judged (one whose growth is
+    /// legitimate, such as a cache filling up to its configured size).
+    pub slack: Option<u64>,
 }
 
 /// A heap-growth check for one workload: its name, warm-up and measured windows, and slack.
@@ -93,7 +94,7 @@ pub struct HeapReport {
     pub samples: Vec<Sample>,
     gauges: usize,
     names: [&'static str; MAX_GAUGES],
-    slacks: [u64; MAX_GAUGES],
+    slacks: [Option<u64>; MAX_GAUGES],
     /// dhat's peak live bytes over the whole run (`max_bytes`), for the printed summary.
     pub peak_bytes: u64,
     /// Allocations made over the whole run (`total_blocks`), for the printed summary.
@@ -179,7 +180,7 @@ impl HeapCheck {
         }
         let stats = dhat::HeapStats::get();
         let mut names = ["curr_bytes", "curr_blocks", ""];
-        let mut slacks = [self.slack.bytes, self.slack.blocks, 0];
+        let mut slacks = [Some(self.slack.bytes), Some(self.slack.blocks), None];
         if let Some(g) = self.extra {
             names[2] = g.name;
             slacks[2] = g.slack;
@@ -217,14 +218,17 @@ impl HeapReport {
     pub fn verdict(&self) -> Result<(), HeapGrowth> {
         let last = self.samples.last().expect("at least two windows");
         for g in 0..self.gauges {
+            let Some(slack) = self.slacks[g] else {
+                continue;
+            };
             let (base, end) = (self.baseline.values[g], last.values[g]);
-            if end > base && end - base > self.slacks[g] {
+            if end > base && end - base > slack {
                 return Err(HeapGrowth {
                     workload: self.workload,
                     gauge: self.names[g],
                     baseline: base,
                     last: end,
-                    slack: self.slacks[g],
+                    slack,
                     windows: self.samples.len(),
                 });
             }
@@ -253,7 +257,10 @@ impl HeapReport {
             row(format!("after window {}", s.after_window), s);
         }
         let slack: Vec<String> = (0..self.gauges)
-            .map(|g| format!("{}≤+{}", self.names[g], self.slacks[g]))
+            .map(|g| match self.slacks[g] {
+                Some(slack) => format!("{}≤+{slack}", self.names[g]),
+                None => format!("{} not judged", self.names[g]),
+            })
             .collect();
         println!(
             "  peak live bytes {}, allocations over the run {}; slack {}",
