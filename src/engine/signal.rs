@@ -311,6 +311,9 @@ impl Params {
     }
 }
 
+/// From this many symbols on (≈ 590 KB of state, half this machine's L2) [`SignalEngine::on_ticks`]
+/// prefetches.
+const PREFETCH_MIN_SYMBOLS: usize = 2048;
 /// How many ticks ahead [`SignalEngine::on_ticks`] prefetches a symbol's record.
 const PREFETCH_RECORD_AHEAD: usize = 24;
 /// How many ticks ahead it prefetches the ring slot (reading `pos` from the record, which the
@@ -394,7 +397,15 @@ impl SignalEngine {
     /// places ahead so that cache misses over many symbols overlap: the two-line record of the
     /// tick [`PREFETCH_RECORD_AHEAD`] places ahead, then the one ring line that tick will write,
     /// [`PREFETCH_SLOT_AHEAD`] places ahead.
+    /// Below [`PREFETCH_MIN_SYMBOLS`] symbols the state stays in cache and the prefetches would
+    /// only cost instructions, so they are skipped.
     pub fn on_ticks(&mut self, ticks: &[Tick], out: &mut Vec<Signal>) {
+        if self.states.len() < PREFETCH_MIN_SYMBOLS {
+            for tick in ticks {
+                self.on_tick(tick, out);
+            }
+            return;
+        }
         for (i, tick) in ticks.iter().enumerate() {
             if let Some(ahead) = ticks.get(i + PREFETCH_RECORD_AHEAD) {
                 self.prefetch_record(ahead.symbol as usize);
@@ -416,13 +427,23 @@ impl SignalEngine {
         }
     }
 
-    /// Hints the CPU to load the ring line `sym`'s next price goes to.
+    /// Hints the CPU to load the ring line `sym`'s next price goes to, or the whole ring when
+    /// that price completes a lap (the re-anchor then reads every slot).
     #[inline(always)]
     fn prefetch_slot(&self, sym: usize) {
         if let Some(st) = self.states.get(sym) {
-            let slot = sym * self.p.window + st.pos as usize;
-            if let Some(x) = self.rings.get(slot) {
-                prefetch((x as *const f64).cast::<i8>());
+            let n = self.p.window;
+            let pos = st.pos as usize;
+            let base = sym * n;
+            if pos + 1 < n {
+                if let Some(x) = self.rings.get(base + pos) {
+                    prefetch((x as *const f64).cast::<i8>());
+                }
+            } else if let Some(ring) = self.rings.get(base..base + n) {
+                for line in ring.chunks(8) {
+                    prefetch(line.as_ptr().cast::<i8>());
+                }
+                prefetch(ring[n - 1..].as_ptr().cast::<i8>());
             }
         }
     }
