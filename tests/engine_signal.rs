@@ -368,7 +368,11 @@ fn on_ticks_equals_on_tick_one_by_one() {
         for t in &ticks {
             b.on_tick(t, &mut out_b);
         }
-        assert!(out_a.len() > 1000, "{symbols} symbols: {} signals", out_a.len());
+        assert!(
+            out_a.len() > 1000,
+            "{symbols} symbols: {} signals",
+            out_a.len()
+        );
         assert_eq!(out_a, out_b);
         let last = ticks.last().unwrap().symbol;
         assert_eq!(a.indicators(last), b.indicators(last));
