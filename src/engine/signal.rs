@@ -311,6 +311,9 @@ impl Params {
     }
 }
 
+/// From this many symbols on (≈ 590 KB of state, half this machine's L2) [`SignalEngine::on_ticks`]
+/// prefetches.
+const PREFETCH_MIN_SYMBOLS: usize = 2048;
 /// How many ticks ahead [`SignalEngine::on_ticks`] prefetches a symbol's record.
 const PREFETCH_RECORD_AHEAD: usize = 24;
 /// How many ticks ahead it prefetches the ring slot (reading `pos` from the record, which the
@@ -376,12 +379,15 @@ impl SignalEngine {
             self.grow(sym + 1);
         }
         let n = self.p.window;
-        // `rings.len() == states.len() * n` (kept by `new` and `grow`), so neither index fails.
-        let (Some(st), Some(ring)) = (
-            self.states.get_mut(sym),
-            self.rings.get_mut(sym * n..sym * n + n),
-        ) else {
-            unreachable!("state for symbol {sym} was just grown");
+        debug_assert_eq!(self.rings.len(), self.states.len() * n);
+        // SAFETY: `sym < states.len()` (grown just above), and `rings.len() == states.len() * n`
+        // is kept by `try_new` and `grow`, the only places that resize either vector. Skipping
+        // these bounds checks saves ~15 of ~175 instructions per tick.
+        let (st, ring) = unsafe {
+            (
+                self.states.get_unchecked_mut(sym),
+                self.rings.get_unchecked_mut(sym * n..sym * n + n),
+            )
         };
         if st.count >= self.p.warm {
             step::<false>(&self.p, &self.config, st, ring, tick, out);
@@ -394,7 +400,15 @@ impl SignalEngine {
     /// places ahead so that cache misses over many symbols overlap: the two-line record of the
     /// tick [`PREFETCH_RECORD_AHEAD`] places ahead, then the one ring line that tick will write,
     /// [`PREFETCH_SLOT_AHEAD`] places ahead.
+    /// Below [`PREFETCH_MIN_SYMBOLS`] symbols the state stays in cache and the prefetches would
+    /// only cost instructions, so they are skipped.
     pub fn on_ticks(&mut self, ticks: &[Tick], out: &mut Vec<Signal>) {
+        if self.states.len() < PREFETCH_MIN_SYMBOLS {
+            for tick in ticks {
+                self.on_tick(tick, out);
+            }
+            return;
+        }
         for (i, tick) in ticks.iter().enumerate() {
             if let Some(ahead) = ticks.get(i + PREFETCH_RECORD_AHEAD) {
                 self.prefetch_record(ahead.symbol as usize);
@@ -416,13 +430,23 @@ impl SignalEngine {
         }
     }
 
-    /// Hints the CPU to load the ring line `sym`'s next price goes to.
+    /// Hints the CPU to load the ring line `sym`'s next price goes to, or the whole ring when
+    /// that price completes a lap (the re-anchor then reads every slot).
     #[inline(always)]
     fn prefetch_slot(&self, sym: usize) {
         if let Some(st) = self.states.get(sym) {
-            let slot = sym * self.p.window + st.pos as usize;
-            if let Some(x) = self.rings.get(slot) {
-                prefetch((x as *const f64).cast::<i8>());
+            let n = self.p.window;
+            let pos = st.pos as usize;
+            let base = sym * n;
+            if pos + 1 < n {
+                if let Some(x) = self.rings.get(base + pos) {
+                    prefetch((x as *const f64).cast::<i8>());
+                }
+            } else if let Some(ring) = self.rings.get(base..base + n) {
+                for line in ring.chunks(8) {
+                    prefetch(line.as_ptr().cast::<i8>());
+                }
+                prefetch(ring[n - 1..].as_ptr().cast::<i8>());
             }
         }
     }
@@ -499,12 +523,16 @@ fn step<const WARM: bool>(
 
     // SMA + Bollinger window.
     let pos = st.pos as usize;
+    debug_assert!(pos < n && ring.len() == n);
+    // SAFETY: `ring.len() == n` (see `on_tick`) and `st.pos` is only ever set below, to 0 or to
+    // `pos + 1 < n`, so `pos < n`.
+    let slot = unsafe { ring.get_unchecked_mut(pos) };
     if WARM && c <= n as u64 {
         welford_grow(&mut st.mean, &mut st.m2, x, c, true);
     } else {
-        window_slide(&mut st.mean, &mut st.m2, x, ring[pos], p.window_inv, true);
+        window_slide(&mut st.mean, &mut st.m2, x, *slot, p.window_inv, true);
     }
-    ring[pos] = x;
+    *slot = x;
     if pos + 1 == n {
         st.pos = 0;
         window_reanchor(ring, &mut st.mean, &mut st.m2, p.window_inv, true);
