@@ -8,7 +8,7 @@
 //! - **two shards** (routing by symbol): each shard pools up to 64 spent tick buffers, and a
 //!   routed batch that overflows its buffer grows it from `max_batch` to `2 × max_batch` ticks;
 //!   which buffers end up pooled after a burst depends on timing, so the pool's bytes move up and
-//!   down between bursts (±100 KB seen) with a constant block count. The byte slack is that
+//!   down between bursts (±200 KB seen) with a constant block count. The byte slack is that
 //!   pool's full swing, 64 × 2 shards × `MAX_BATCH` × 24 B = 384 KiB; the block slack stays 32.
 //!   (If `pipeline.rs` stops pooling overgrown buffers, this can drop to the one-shard slack.)
 //!
