@@ -59,34 +59,32 @@ fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, u64) {
     (r, after - before)
 }
 
-/// Ticks run before counting, and ticks counted. Debug builds (CI's `cargo test`) run fewer.
-const WARM_UP_TICKS: usize = if cfg!(debug_assertions) {
-    100_000
-} else {
-    500_000
-};
+/// Ticks counted after warm-up. Debug builds (CI's `cargo test`) run fewer.
 const MEASURED_TICKS: usize = if cfg!(debug_assertions) {
     400_000
 } else {
     5_000_000
 };
+/// Warm-up ticks per symbol, as a multiple of the engine's own warm-up: ticks land on random
+/// symbols, so the coldest symbol sees well under the average.
+const WARM_UP_FACTOR: u64 = 3;
 /// Ticks per `on_ticks` call in the batch test.
 const BATCH: usize = 1024;
+/// Symbol counts for the batch test: below and above the engine's prefetching threshold (2048).
+const BATCH_SYMBOLS: [u32; 2] = [64, 4096];
 
-/// A seeded market, the engine, and its ticks split into warm-up and measured parts. Asserts
-/// that the warm-up part really warms every symbol, so the measured part runs the hot path.
-fn warmed_engine() -> (SignalEngine, Vec<Tick>) {
-    let market = MarketConfig::default();
-    let symbols = market.symbols as usize;
-    let mut ticks = MarketGenerator::new(market).take_vec(WARM_UP_TICKS + MEASURED_TICKS);
-    let measured = ticks.split_off(WARM_UP_TICKS);
-    let mut engine = SignalEngine::new(symbols, EngineConfig::default());
+/// A seeded market over `symbols` symbols, an engine warmed up on it, and the ticks that follow.
+/// Asserts that the warm-up really warms every symbol, so the measured ticks run the hot path.
+fn warmed_engine(symbols: u32) -> (SignalEngine, Vec<Tick>) {
+    let mut market = MarketGenerator::new(MarketConfig::new(42, symbols));
+    let mut engine = SignalEngine::new(symbols as usize, EngineConfig::default());
+    let warm_up = symbols as u64 * engine.warm_up_ticks() * WARM_UP_FACTOR;
 
-    let mut per_symbol = vec![0u64; symbols];
+    let mut per_symbol = vec![0u64; symbols as usize];
     let mut out = Vec::new();
-    for t in &ticks {
+    for t in market.by_ref().take(warm_up as usize) {
         per_symbol[t.symbol as usize] += 1;
-        engine.on_tick(t, &mut out);
+        engine.on_tick(&t, &mut out);
         out.clear();
     }
     let coldest = per_symbol.iter().min().copied().unwrap_or(0);
@@ -95,7 +93,7 @@ fn warmed_engine() -> (SignalEngine, Vec<Tick>) {
         "warm-up too short: a symbol saw {coldest} ticks, warm-up needs {}",
         engine.warm_up_ticks()
     );
-    (engine, measured)
+    (engine, market.take_vec(MEASURED_TICKS))
 }
 
 #[test]
@@ -120,7 +118,7 @@ fn the_counter_counts_allocations_and_only_them() {
 
 #[test]
 fn on_tick_makes_no_allocation_after_warm_up() {
-    let (mut engine, ticks) = warmed_engine();
+    let (mut engine, ticks) = warmed_engine(64);
     // Room for every signal the measured ticks can produce between two clears.
     let mut out: Vec<Signal> = Vec::with_capacity(64);
     let (signals, allocations) = count_allocations(|| {
@@ -133,8 +131,8 @@ fn on_tick_makes_no_allocation_after_warm_up() {
         signals
     });
     println!(
-        "on_tick: {} ticks after {WARM_UP_TICKS} warm-up ticks, {signals} signals, \
-         {allocations} allocations",
+        "on_tick: {} ticks over 64 symbols after warm-up, {signals} signals, {allocations} \
+         allocations",
         ticks.len()
     );
     assert!(
@@ -146,34 +144,40 @@ fn on_tick_makes_no_allocation_after_warm_up() {
 
 #[test]
 fn on_ticks_makes_no_allocation_after_warm_up() {
-    let (mut engine, ticks) = warmed_engine();
-    // At most one signal per rule per tick.
-    let mut out: Vec<Signal> = Vec::with_capacity(2 * BATCH);
-    let (signals, allocations) = count_allocations(|| {
-        let mut signals = 0u64;
-        for batch in ticks.chunks(BATCH) {
-            engine.on_ticks(black_box(batch), &mut out);
-            signals += out.len() as u64;
-            out.clear();
-        }
-        signals
-    });
-    println!(
-        "on_ticks: {} ticks in batches of {BATCH}, {signals} signals, {allocations} allocations",
-        ticks.len()
-    );
-    assert!(
-        signals > 0,
-        "the measured ticks must exercise the rules too"
-    );
-    assert_eq!(allocations, 0, "the batch hot path allocated");
+    for symbols in BATCH_SYMBOLS {
+        let (mut engine, ticks) = warmed_engine(symbols);
+        // At most one signal per rule per tick.
+        let mut out: Vec<Signal> = Vec::with_capacity(2 * BATCH);
+        let (signals, allocations) = count_allocations(|| {
+            let mut signals = 0u64;
+            for batch in ticks.chunks(BATCH) {
+                engine.on_ticks(black_box(batch), &mut out);
+                signals += out.len() as u64;
+                out.clear();
+            }
+            signals
+        });
+        println!(
+            "on_ticks: {} ticks over {symbols} symbols in batches of {BATCH}, {signals} \
+             signals, {allocations} allocations",
+            ticks.len()
+        );
+        assert!(
+            signals > 0,
+            "the measured ticks must exercise the rules too"
+        );
+        assert_eq!(
+            allocations, 0,
+            "the batch hot path allocated ({symbols} symbols)"
+        );
+    }
 }
 
 #[test]
 fn the_counter_sees_the_engine_allocate_when_it_must() {
     // The engine's one documented allocation: a symbol id beyond its state grows the state. The
     // same counting that reports zero above must report it here.
-    let (mut engine, ticks) = warmed_engine();
+    let (mut engine, ticks) = warmed_engine(64);
     let mut out: Vec<Signal> = Vec::with_capacity(64);
     let stranger = Tick {
         symbol: 10 * engine.symbols() as u32,
