@@ -6,8 +6,8 @@
 //! | indicator | ready after | definition |
 //! |---|---|---|
 //! | [`Sma`] (n) | n inputs | mean of the last n inputs |
-//! | [`Ema`] (n) | n inputs | seeded with the SMA of the first n inputs, then `v += α(x − v)`, α = 2/(n+1) |
-//! | [`Rsi`] (n) | n + 1 inputs (n changes) | Wilder: first averages are plain means of n gains/losses, then `avg += (x − avg)/n`; RSI = 100·G/(G+L), 50 when both are 0 |
+//! | [`Ema`] (n) | n inputs | seeded with the SMA of the first n inputs, then `v = (1−α)·v + α·x`, α = 2/(n+1) |
+//! | [`Rsi`] (n) | n + 1 inputs (n changes) | Wilder: first averages are plain means of n gains/losses, then `avg = ((n−1)·avg + x)/n`; RSI = 100·G/(G+L), 50 when both are 0 |
 //! | [`Macd`] (f, s, k) | s + k − 1 inputs | line = EMA(f) − EMA(s); signal = EMA(k) of the line, seeded like [`Ema`]; histogram = line − signal |
 //! | [`Bollinger`] (n, m) | n inputs | middle = SMA(n), bands = middle ± m·σ, σ the *population* deviation of the window |
 //! | [`Vwap`] | 1 input with size > 0 | Σ price·size / Σ size since the last reset |
@@ -22,7 +22,7 @@
 //!   wraps (every n updates) both are **re-anchored**: recomputed from the window with a
 //!   two-pass sum. Rounding error therefore lives at most n updates; the re-anchor costs O(n)
 //!   every n updates, i.e. O(1) amortised.
-//! - **EMAs and Wilder averages** are contractions (`v += α(x − v)`): old rounding errors decay
+//! - **EMAs and Wilder averages** are contractions (`v = β·v + α·x`, β = 1 − α < 1): old rounding errors decay
 //!   geometrically, so they cannot drift.
 //! - **VWAP** sums `price·size` with Neumaier's compensated summation (error independent of the
 //!   number of terms) and `size` in an exact `u64`.
@@ -84,7 +84,7 @@ pub struct Ema {
     value: f64,
     count: u64,
     period: u64,
-    alpha: f64,
+    alpha: Smoothing,
 }
 
 impl Ema {
@@ -123,7 +123,7 @@ impl Ema {
 
     /// The smoothing factor α.
     pub fn alpha(&self) -> f64 {
-        self.alpha
+        self.alpha.alpha
     }
 
     /// Forgets every input.
@@ -141,7 +141,7 @@ pub struct Rsi {
     loss: f64,
     count: u64,
     period: u64,
-    inv_period: f64,
+    inv_period: Smoothing,
 }
 
 impl Rsi {
@@ -157,7 +157,7 @@ impl Rsi {
             loss: 0.0,
             count: 0,
             period: period as u64,
-            inv_period: 1.0 / period as f64,
+            inv_period: Smoothing::wilder(period),
         }
     }
 
@@ -221,9 +221,9 @@ pub(crate) struct MacdPeriods {
     pub fast: u64,
     pub slow: u64,
     pub signal: u64,
-    pub fast_alpha: f64,
-    pub slow_alpha: f64,
-    pub signal_alpha: f64,
+    pub fast_alpha: Smoothing,
+    pub slow_alpha: Smoothing,
+    pub signal_alpha: Smoothing,
 }
 
 impl MacdPeriods {
@@ -490,20 +490,42 @@ impl Window {
 // own compact per-symbol layout; `count` is always the number of inputs including `x`.
 // ---------------------------------------------------------------------------------------------
 
-/// α = 2/(period + 1).
-pub(crate) fn ema_alpha(period: usize) -> f64 {
-    2.0 / (period as f64 + 1.0)
+/// The weights of one smoothing step `v' = β·v + α·x` (β = 1 − α, computed exactly as a ratio).
+/// Written this way the loop-carried chain through `v` is one multiply and one add, not the
+/// subtract, multiply, add of `v + α(x − v)`; both are contractions, so rounding cannot drift.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Smoothing {
+    pub alpha: f64,
+    pub beta: f64,
+}
+
+impl Smoothing {
+    /// Wilder's smoothing over `period`: α = 1/period.
+    pub(crate) fn wilder(period: usize) -> Self {
+        Self {
+            alpha: 1.0 / period as f64,
+            beta: (period - 1) as f64 / period as f64,
+        }
+    }
+}
+
+/// EMA weights: α = 2/(period + 1), β = (period − 1)/(period + 1).
+pub(crate) fn ema_alpha(period: usize) -> Smoothing {
+    Smoothing {
+        alpha: 2.0 / (period as f64 + 1.0),
+        beta: (period as f64 - 1.0) / (period as f64 + 1.0),
+    }
 }
 
 /// The steady-state EMA step.
 #[inline(always)]
-pub(crate) fn ema_step(v: &mut f64, x: f64, alpha: f64) {
-    *v += alpha * (x - *v);
+pub(crate) fn ema_step(v: &mut f64, x: f64, k: Smoothing) {
+    *v = k.beta * *v + k.alpha * x;
 }
 
 /// EMA step with SMA seeding: `v` holds the running sum until `count == period`.
 #[inline(always)]
-pub(crate) fn ema_warm(v: &mut f64, x: f64, count: u64, period: u64, alpha: f64) {
+pub(crate) fn ema_warm(v: &mut f64, x: f64, count: u64, period: u64, alpha: Smoothing) {
     if count < period {
         *v += x;
     } else if count == period {
@@ -551,13 +573,13 @@ fn positive_part(x: f64) -> f64 {
 
 /// The steady-state Wilder RSI step.
 #[inline(always)]
-pub(crate) fn rsi_step(prev: &mut f64, gain: &mut f64, loss: &mut f64, x: f64, inv_period: f64) {
+pub(crate) fn rsi_step(prev: &mut f64, gain: &mut f64, loss: &mut f64, x: f64, k: Smoothing) {
     let change = x - *prev;
     *prev = x;
     let up = positive_part(change);
     let down = up - change; // exactly max(−change, 0)
-    *gain += inv_period * (up - *gain);
-    *loss += inv_period * (down - *loss);
+    *gain = k.beta * *gain + k.alpha * up;
+    *loss = k.beta * *loss + k.alpha * down;
 }
 
 /// Wilder RSI step during warm-up: plain sums of the first `period` gains/losses, then means.
@@ -569,7 +591,7 @@ pub(crate) fn rsi_warm(
     x: f64,
     count: u64,
     period: u64,
-    inv_period: f64,
+    inv_period: Smoothing,
 ) {
     if count == 1 {
         *prev = x;

@@ -68,7 +68,7 @@ pub struct Signal {
 use crate::engine::indicators::{
     ema_alpha, ema_step, ema_warm, macd_step, macd_warm, neumaier_add, rsi_step, rsi_value,
     rsi_warm, welford_grow, window_reanchor, window_slide, BollingerOutput, MacdOutput,
-    MacdPeriods,
+    MacdPeriods, Smoothing,
 };
 use crate::engine::tick::Tick;
 
@@ -276,14 +276,14 @@ struct SymbolState {
 struct Params {
     macd: MacdPeriods,
     rsi_period: u64,
-    rsi_inv: f64,
+    rsi_inv: Smoothing,
     window: usize,
     window_inv: f64,
     /// k²/n: the break-out test is `(x − mean)² > k2_over_n · M2`.
     k2_over_n: f64,
     k: f64,
     trend_period: u64,
-    trend_alpha: f64,
+    trend_alpha: Smoothing,
     /// Ticks after which every indicator of a symbol is in its steady state.
     warm: u64,
 }
@@ -299,7 +299,7 @@ impl Params {
         Self {
             macd,
             rsi_period: c.rsi_period as u64,
-            rsi_inv: 1.0 / c.rsi_period as f64,
+            rsi_inv: Smoothing::wilder(c.rsi_period),
             window: n,
             window_inv: 1.0 / n as f64,
             k2_over_n: c.bollinger_k * c.bollinger_k / n as f64,
