@@ -7,25 +7,58 @@
 //! ```text
 //! cargo bench --bench signal -- --profile-time 5 engine/tick
 //! # → target/criterion/<group>/<id>/profile/flamegraph.svg
+//! scripts/flamegraph.sh signal engine/tick 5     # the same, printing the SVG paths
 //! ```
+//!
+//! The sampling frequency is [`DEFAULT_PROFILE_HZ`] unless `TICKBENCH_PROFILE_HZ` says otherwise.
+//! `tests/flamegraph_engine.rs` includes this file through `#[path]` and drives the same profiler
+//! on the engine, so CI proves the SVG it writes is real.
 
-#![allow(dead_code)] // each bench file uses a different subset
+#![allow(dead_code)] // each bench file (and the flamegraph test) uses a different subset
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::os::raw::c_int;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use criterion::profiler::Profiler;
 use criterion::Criterion;
 
-/// Sampling frequency of the flamegraph profiler, in Hz.
-pub const PROFILE_HZ: c_int = 997;
+/// Default sampling frequency of the flamegraph profiler, in Hz. A prime, so sampling does not
+/// lock step with periodic work.
+pub const DEFAULT_PROFILE_HZ: c_int = 997;
+
+/// Environment variable overriding [`DEFAULT_PROFILE_HZ`] (an integer in `1..=10000`).
+pub const PROFILE_HZ_ENV: &str = "TICKBENCH_PROFILE_HZ";
+
+/// Name of the file written into each profiled benchmark's directory.
+pub const FLAMEGRAPH_FILE: &str = "flamegraph.svg";
+
+/// Frames of the sampler's own machinery, left out of the flamegraph.
+const BLOCKLIST: [&str; 4] = ["libc", "libgcc", "pthread", "vdso"];
 
 /// The Criterion configuration every bench file starts from: Criterion's defaults (100 samples,
 /// 3 s warm-up, 5 s measurement) plus the flamegraph profiler. Command-line flags still apply.
 pub fn criterion() -> Criterion {
-    Criterion::default().with_profiler(FlamegraphProfiler::new(PROFILE_HZ))
+    Criterion::default().with_profiler(FlamegraphProfiler::new(profile_hz()))
+}
+
+/// The sampling frequency: `TICKBENCH_PROFILE_HZ` when it holds a valid value, otherwise
+/// [`DEFAULT_PROFILE_HZ`] (an invalid value is reported on stderr, not silently ignored).
+pub fn profile_hz() -> c_int {
+    match std::env::var(PROFILE_HZ_ENV) {
+        Err(_) => DEFAULT_PROFILE_HZ,
+        Ok(raw) => match raw.trim().parse::<c_int>() {
+            Ok(hz) if (1..=10_000).contains(&hz) => hz,
+            _ => {
+                eprintln!(
+                    "flamegraph: ignoring {PROFILE_HZ_ENV}={raw:?} (want an integer in \
+                     1..=10000 Hz); sampling at {DEFAULT_PROFILE_HZ} Hz"
+                );
+                DEFAULT_PROFILE_HZ
+            }
+        },
+    }
 }
 
 /// Writes `flamegraph.svg` into the benchmark's profile directory when Criterion profiles it.
@@ -42,36 +75,51 @@ impl FlamegraphProfiler {
             active: None,
         }
     }
+
+    /// Starts sampling the whole process. Fails if another pprof profiler is running.
+    pub fn start(&mut self) -> Result<(), pprof::Error> {
+        let guard = pprof::ProfilerGuardBuilder::default()
+            .frequency(self.frequency)
+            .blocklist(&BLOCKLIST)
+            .build()?;
+        self.active = Some(guard);
+        Ok(())
+    }
+
+    /// Stops sampling and writes `dir/flamegraph.svg` (via a temp file and a rename, so a reader
+    /// never sees half an SVG). Returns the path written.
+    pub fn finish(&mut self, dir: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
+        let guard = self.active.take().ok_or("the profiler was not started")?;
+        let report = guard.report().build()?;
+        drop(guard); // stop the timer before the (slow) symbolised write
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(FLAMEGRAPH_FILE);
+        let tmp = dir.join(format!("{FLAMEGRAPH_FILE}.tmp"));
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        report.flamegraph(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(path)
+    }
 }
 
 impl Profiler for FlamegraphProfiler {
     fn start_profiling(&mut self, benchmark_id: &str, _benchmark_dir: &Path) {
-        match pprof::ProfilerGuardBuilder::default()
-            .frequency(self.frequency)
-            .blocklist(&["libc", "libgcc", "pthread", "vdso"])
-            .build()
-        {
-            Ok(guard) => self.active = Some(guard),
-            Err(e) => eprintln!("flamegraph: cannot start profiler for {benchmark_id}: {e}"),
+        if let Err(e) = self.start() {
+            eprintln!("flamegraph: cannot start profiler for {benchmark_id}: {e}");
         }
     }
 
     fn stop_profiling(&mut self, benchmark_id: &str, benchmark_dir: &Path) {
-        let Some(guard) = self.active.take() else {
-            return;
-        };
-        let path = benchmark_dir.join("flamegraph.svg");
-        let result = (|| -> Result<(), Box<dyn std::error::Error>> {
-            std::fs::create_dir_all(benchmark_dir)?;
-            let report = guard.report().build()?;
-            let tmp = benchmark_dir.join("flamegraph.svg.tmp");
-            report.flamegraph(BufWriter::new(File::create(&tmp)?))?;
-            std::fs::rename(&tmp, &path)?;
-            Ok(())
-        })();
-        match result {
-            Ok(()) => eprintln!("flamegraph: {benchmark_id} → {}", path.display()),
-            Err(e) => eprintln!("flamegraph: cannot write {}: {e}", path.display()),
+        if self.active.is_none() {
+            return; // start_profiling already said why
+        }
+        match self.finish(benchmark_dir) {
+            Ok(path) => eprintln!("flamegraph: {benchmark_id} → {}", path.display()),
+            Err(e) => eprintln!(
+                "flamegraph: cannot write {}: {e}",
+                benchmark_dir.join(FLAMEGRAPH_FILE).display()
+            ),
         }
     }
 }
