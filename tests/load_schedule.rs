@@ -53,7 +53,10 @@ fn slow_consumer_grows_latency_but_not_the_schedule() {
         ..Sla::default()
     };
     let verdict = sla.judge(m, &report.monitor);
-    assert!(verdict.breaches.iter().any(|b| b.check == "p95_ms"), "{verdict:?}");
+    assert!(
+        verdict.breaches.iter().any(|b| b.check == "p95_ms"),
+        "{verdict:?}"
+    );
 }
 
 #[test]
@@ -92,11 +95,22 @@ fn back_pressure_shows_as_late_sends_and_a_rate_breach() {
     .unwrap();
     let m = &report.metrics;
     assert!(m.achieved_ratio < 0.8, "the shortfall is visible: {m:?}");
-    assert!(m.late_sends > m.planned / 2, "late sends are counted: {m:?}");
+    assert!(
+        m.late_sends > m.planned / 2,
+        "late sends are counted: {m:?}"
+    );
     assert!(m.send_lag.max_us > 100_000.0, "{m:?}");
     // Latency from planned time includes the time spent waiting to be sent.
     assert!(m.latency_total.p99_us > 100_000.0, "{m:?}");
-    let checks: Vec<&str> = report.verdict.breaches.iter().map(|b| b.check.as_str()).collect();
-    assert!(checks.contains(&"rate_ratio") && checks.contains(&"p95_ms"), "{checks:?}");
+    let checks: Vec<&str> = report
+        .verdict
+        .breaches
+        .iter()
+        .map(|b| b.check.as_str())
+        .collect();
+    assert!(
+        checks.contains(&"rate_ratio") && checks.contains(&"p95_ms"),
+        "{checks:?}"
+    );
     assert!(!report.verdict.passed);
 }

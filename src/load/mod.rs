@@ -15,9 +15,11 @@
 //! - [`output`]: the report as a table or JSON;
 //! - [`cli`]: `tickbench loadtest`.
 
+pub mod cli;
 pub mod generator;
 pub mod metrics;
 pub mod monitor;
+pub mod output;
 pub mod profile;
 pub mod run;
 pub mod sla;
