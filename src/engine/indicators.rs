@@ -1,1 +1,690 @@
-//! Lands with its issue.
+//! Streaming technical indicators: O(1) work and no allocation per update.
+//!
+//! Every indicator takes one input per `update` and returns `None` until it has seen enough
+//! inputs to give an unbiased value (its *warm-up*); [`Sma::is_ready`] and friends say the same.
+//!
+//! | indicator | ready after | definition |
+//! |---|---|---|
+//! | [`Sma`] (n) | n inputs | mean of the last n inputs |
+//! | [`Ema`] (n) | n inputs | seeded with the SMA of the first n inputs, then `v += α(x − v)`, α = 2/(n+1) |
+//! | [`Rsi`] (n) | n + 1 inputs (n changes) | Wilder: first averages are plain means of n gains/losses, then `avg += (x − avg)/n`; RSI = 100·G/(G+L), 50 when both are 0 |
+//! | [`Macd`] (f, s, k) | s + k − 1 inputs | line = EMA(f) − EMA(s); signal = EMA(k) of the line, seeded like [`Ema`]; histogram = line − signal |
+//! | [`Bollinger`] (n, m) | n inputs | middle = SMA(n), bands = middle ± m·σ, σ the *population* deviation of the window |
+//! | [`Vwap`] | 1 input with size > 0 | Σ price·size / Σ size since the last reset |
+//!
+//! # Numerical method
+//!
+//! Nothing keeps a running sum over millions of updates:
+//! - **Windows** ([`Sma`], [`Bollinger`]) keep the window in a ring buffer and update the mean
+//!   and the sum of squared deviations `M2` with the windowed Welford step (replace the oldest
+//!   value `o` by `x`: `mean' = mean + (x − o)/n`, `M2' = M2 + (x − o)(x − mean' + o − mean)`),
+//!   never a sum of squares, so no catastrophic cancellation when σ ≪ price. Each time the ring
+//!   wraps (every n updates) both are **re-anchored**: recomputed from the window with a
+//!   two-pass sum. Rounding error therefore lives at most n updates; the re-anchor costs O(n)
+//!   every n updates, i.e. O(1) amortised.
+//! - **EMAs and Wilder averages** are contractions (`v += α(x − v)`): old rounding errors decay
+//!   geometrically, so they cannot drift.
+//! - **VWAP** sums `price·size` with Neumaier's compensated summation (error independent of the
+//!   number of terms) and `size` in an exact `u64`.
+//!
+//! The small `pub(crate)` kernels at the bottom of this file are shared with
+//! [`crate::engine::signal::SignalEngine`], so the engine computes bit-for-bit the same values as
+//! these stand-alone indicators (a test checks that).
+
+/// Simple moving average over the last `period` inputs.
+#[derive(Clone, Debug)]
+pub struct Sma {
+    window: Window,
+}
+
+impl Sma {
+    /// An SMA over `period` inputs.
+    ///
+    /// # Panics
+    /// If `period` is 0.
+    pub fn new(period: usize) -> Self {
+        Self {
+            window: Window::new(period),
+        }
+    }
+
+    /// Adds `x`; returns the mean of the last `period` inputs once there are that many.
+    #[inline]
+    pub fn update(&mut self, x: f64) -> Option<f64> {
+        self.window.push(x, false);
+        self.value()
+    }
+
+    /// The current value, `None` during warm-up.
+    #[inline]
+    pub fn value(&self) -> Option<f64> {
+        self.window.is_full().then_some(self.window.mean)
+    }
+
+    /// Whether `period` inputs have been seen.
+    pub fn is_ready(&self) -> bool {
+        self.window.is_full()
+    }
+
+    /// The window length.
+    pub fn period(&self) -> usize {
+        self.window.ring.len()
+    }
+
+    /// Forgets every input.
+    pub fn reset(&mut self) {
+        self.window.reset();
+    }
+}
+
+/// Exponential moving average, α = 2/(period + 1), seeded with the SMA of the first `period`
+/// inputs.
+#[derive(Clone, Debug)]
+pub struct Ema {
+    value: f64,
+    count: u64,
+    period: u64,
+    alpha: f64,
+}
+
+impl Ema {
+    /// An EMA with α = 2/(period + 1).
+    ///
+    /// # Panics
+    /// If `period` is 0.
+    pub fn new(period: usize) -> Self {
+        assert!(period > 0, "EMA period must be at least 1");
+        Self {
+            value: 0.0,
+            count: 0,
+            period: period as u64,
+            alpha: ema_alpha(period),
+        }
+    }
+
+    /// Adds `x`; returns the EMA once `period` inputs have been seen.
+    #[inline]
+    pub fn update(&mut self, x: f64) -> Option<f64> {
+        self.count += 1;
+        ema_warm(&mut self.value, x, self.count, self.period, self.alpha);
+        self.value()
+    }
+
+    /// The current value, `None` during warm-up.
+    #[inline]
+    pub fn value(&self) -> Option<f64> {
+        (self.count >= self.period).then_some(self.value)
+    }
+
+    /// Whether `period` inputs have been seen.
+    pub fn is_ready(&self) -> bool {
+        self.count >= self.period
+    }
+
+    /// The smoothing factor α.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// Forgets every input.
+    pub fn reset(&mut self) {
+        self.value = 0.0;
+        self.count = 0;
+    }
+}
+
+/// Relative strength index with Wilder's smoothing.
+#[derive(Clone, Debug)]
+pub struct Rsi {
+    prev: f64,
+    gain: f64,
+    loss: f64,
+    count: u64,
+    period: u64,
+    inv_period: f64,
+}
+
+impl Rsi {
+    /// An RSI over `period` price changes (14 is the classic choice).
+    ///
+    /// # Panics
+    /// If `period` is 0.
+    pub fn new(period: usize) -> Self {
+        assert!(period > 0, "RSI period must be at least 1");
+        Self {
+            prev: 0.0,
+            gain: 0.0,
+            loss: 0.0,
+            count: 0,
+            period: period as u64,
+            inv_period: 1.0 / period as f64,
+        }
+    }
+
+    /// Adds a price; returns the RSI in `[0, 100]` once `period` changes have been seen.
+    #[inline]
+    pub fn update(&mut self, x: f64) -> Option<f64> {
+        self.count += 1;
+        rsi_warm(
+            &mut self.prev,
+            &mut self.gain,
+            &mut self.loss,
+            x,
+            self.count,
+            self.period,
+            self.inv_period,
+        );
+        self.value()
+    }
+
+    /// The current value, `None` during warm-up.
+    #[inline]
+    pub fn value(&self) -> Option<f64> {
+        (self.count > self.period).then(|| rsi_value(self.gain, self.loss))
+    }
+
+    /// Whether `period` price changes have been seen.
+    pub fn is_ready(&self) -> bool {
+        self.count > self.period
+    }
+
+    /// Forgets every input.
+    pub fn reset(&mut self) {
+        *self = Self::new(self.period as usize);
+    }
+}
+
+/// One MACD reading.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MacdOutput {
+    /// EMA(fast) − EMA(slow).
+    pub macd: f64,
+    /// EMA(signal period) of the MACD line.
+    pub signal: f64,
+    /// `macd − signal`.
+    pub histogram: f64,
+}
+
+/// Moving average convergence/divergence (12/26/9 by default).
+#[derive(Clone, Debug)]
+pub struct Macd {
+    fast: f64,
+    slow: f64,
+    signal: f64,
+    count: u64,
+    periods: MacdPeriods,
+}
+
+/// The three MACD periods plus precomputed constants, shared with the engine.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MacdPeriods {
+    pub fast: u64,
+    pub slow: u64,
+    pub signal: u64,
+    pub fast_alpha: f64,
+    pub slow_alpha: f64,
+    pub signal_alpha: f64,
+}
+
+impl MacdPeriods {
+    pub(crate) fn new(fast: usize, slow: usize, signal: usize) -> Self {
+        assert!(
+            fast > 0 && signal > 0 && fast <= slow,
+            "MACD periods need 0 < fast <= slow and signal > 0 (got {fast}/{slow}/{signal})"
+        );
+        Self {
+            fast: fast as u64,
+            slow: slow as u64,
+            signal: signal as u64,
+            fast_alpha: ema_alpha(fast),
+            slow_alpha: ema_alpha(slow),
+            signal_alpha: ema_alpha(signal),
+        }
+    }
+
+    /// Inputs needed before the signal line (and so the output) is ready.
+    pub(crate) fn warm_up(&self) -> u64 {
+        self.slow + self.signal - 1
+    }
+}
+
+impl Default for Macd {
+    fn default() -> Self {
+        Self::new(12, 26, 9)
+    }
+}
+
+impl Macd {
+    /// A MACD with the given EMA periods.
+    ///
+    /// # Panics
+    /// Unless `0 < fast <= slow` and `signal > 0`.
+    pub fn new(fast: usize, slow: usize, signal: usize) -> Self {
+        Self {
+            fast: 0.0,
+            slow: 0.0,
+            signal: 0.0,
+            count: 0,
+            periods: MacdPeriods::new(fast, slow, signal),
+        }
+    }
+
+    /// Adds a price; returns line, signal and histogram once `slow + signal − 1` inputs have
+    /// been seen.
+    #[inline]
+    pub fn update(&mut self, x: f64) -> Option<MacdOutput> {
+        self.count += 1;
+        macd_warm(
+            &mut self.fast,
+            &mut self.slow,
+            &mut self.signal,
+            x,
+            self.count,
+            &self.periods,
+        );
+        self.value()
+    }
+
+    /// The current value, `None` during warm-up.
+    #[inline]
+    pub fn value(&self) -> Option<MacdOutput> {
+        (self.count >= self.periods.warm_up()).then(|| {
+            let macd = self.fast - self.slow;
+            MacdOutput {
+                macd,
+                signal: self.signal,
+                histogram: macd - self.signal,
+            }
+        })
+    }
+
+    /// Whether the signal line is ready.
+    pub fn is_ready(&self) -> bool {
+        self.count >= self.periods.warm_up()
+    }
+
+    /// Forgets every input.
+    pub fn reset(&mut self) {
+        self.fast = 0.0;
+        self.slow = 0.0;
+        self.signal = 0.0;
+        self.count = 0;
+    }
+}
+
+/// One Bollinger reading.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BollingerOutput {
+    /// SMA of the window.
+    pub middle: f64,
+    /// `middle + k·σ`.
+    pub upper: f64,
+    /// `middle − k·σ`.
+    pub lower: f64,
+    /// Population standard deviation of the window.
+    pub sigma: f64,
+}
+
+/// Bollinger bands: SMA(period) ± k·σ (population σ). Classic: 20, 2.
+#[derive(Clone, Debug)]
+pub struct Bollinger {
+    window: Window,
+    k: f64,
+}
+
+impl Bollinger {
+    /// Bands over `period` inputs, `k` deviations wide.
+    ///
+    /// # Panics
+    /// If `period` is 0 or `k` is negative or not finite.
+    pub fn new(period: usize, k: f64) -> Self {
+        assert!(
+            k.is_finite() && k >= 0.0,
+            "Bollinger k must be finite and >= 0"
+        );
+        Self {
+            window: Window::new(period),
+            k,
+        }
+    }
+
+    /// Adds `x`; returns the bands once `period` inputs have been seen.
+    #[inline]
+    pub fn update(&mut self, x: f64) -> Option<BollingerOutput> {
+        self.window.push(x, true);
+        self.value()
+    }
+
+    /// The current value, `None` during warm-up.
+    #[inline]
+    pub fn value(&self) -> Option<BollingerOutput> {
+        self.window.is_full().then(|| {
+            let sigma = (self.window.m2 * self.window.inv_n).sqrt();
+            let middle = self.window.mean;
+            BollingerOutput {
+                middle,
+                upper: middle + self.k * sigma,
+                lower: middle - self.k * sigma,
+                sigma,
+            }
+        })
+    }
+
+    /// Whether `period` inputs have been seen.
+    pub fn is_ready(&self) -> bool {
+        self.window.is_full()
+    }
+
+    /// Forgets every input.
+    pub fn reset(&mut self) {
+        self.window.reset();
+    }
+}
+
+/// Volume-weighted average price since construction or the last [`Vwap::reset`].
+#[derive(Clone, Debug, Default)]
+pub struct Vwap {
+    pv: f64,
+    pv_comp: f64,
+    volume: u64,
+}
+
+impl Vwap {
+    /// An empty VWAP.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a trade; returns the VWAP once some volume has traded.
+    #[inline]
+    pub fn update(&mut self, price: f64, size: u32) -> Option<f64> {
+        neumaier_add(&mut self.pv, &mut self.pv_comp, price * f64::from(size));
+        self.volume += u64::from(size);
+        self.value()
+    }
+
+    /// The current value, `None` before any volume.
+    #[inline]
+    pub fn value(&self) -> Option<f64> {
+        (self.volume > 0).then(|| (self.pv + self.pv_comp) / self.volume as f64)
+    }
+
+    /// Total traded volume.
+    pub fn volume(&self) -> u64 {
+        self.volume
+    }
+
+    /// Whether some volume has traded.
+    pub fn is_ready(&self) -> bool {
+        self.volume > 0
+    }
+
+    /// Starts a new session.
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// Ring buffer plus windowed-Welford mean and M2, re-anchored at every wrap.
+#[derive(Clone, Debug)]
+struct Window {
+    ring: Box<[f64]>,
+    pos: usize,
+    len: usize,
+    mean: f64,
+    m2: f64,
+    inv_n: f64,
+}
+
+impl Window {
+    fn new(period: usize) -> Self {
+        assert!(period > 0, "window period must be at least 1");
+        Self {
+            ring: vec![0.0; period].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            mean: 0.0,
+            m2: 0.0,
+            inv_n: 1.0 / period as f64,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == self.ring.len()
+    }
+
+    fn reset(&mut self) {
+        self.pos = 0;
+        self.len = 0;
+        self.mean = 0.0;
+        self.m2 = 0.0;
+    }
+
+    #[inline]
+    fn push(&mut self, x: f64, track_m2: bool) {
+        let n = self.ring.len();
+        if self.len == n {
+            let old = self.ring[self.pos];
+            window_slide(&mut self.mean, &mut self.m2, x, old, self.inv_n, track_m2);
+        } else {
+            self.len += 1;
+            welford_grow(&mut self.mean, &mut self.m2, x, self.len as u64, track_m2);
+        }
+        self.ring[self.pos] = x;
+        self.pos += 1;
+        if self.pos == n {
+            self.pos = 0;
+            window_reanchor(
+                &self.ring,
+                &mut self.mean,
+                &mut self.m2,
+                self.inv_n,
+                track_m2,
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels shared with the engine. Each works on plain fields so the engine can keep them in its
+// own compact per-symbol layout; `count` is always the number of inputs including `x`.
+// ---------------------------------------------------------------------------------------------
+
+/// α = 2/(period + 1).
+pub(crate) fn ema_alpha(period: usize) -> f64 {
+    2.0 / (period as f64 + 1.0)
+}
+
+/// The steady-state EMA step.
+#[inline(always)]
+pub(crate) fn ema_step(v: &mut f64, x: f64, alpha: f64) {
+    *v += alpha * (x - *v);
+}
+
+/// EMA step with SMA seeding: `v` holds the running sum until `count == period`.
+#[inline(always)]
+pub(crate) fn ema_warm(v: &mut f64, x: f64, count: u64, period: u64, alpha: f64) {
+    if count < period {
+        *v += x;
+    } else if count == period {
+        *v = (*v + x) / period as f64;
+    } else {
+        ema_step(v, x, alpha);
+    }
+}
+
+/// The steady-state MACD step (all three EMAs ready).
+#[inline(always)]
+pub(crate) fn macd_step(fast: &mut f64, slow: &mut f64, signal: &mut f64, x: f64, p: &MacdPeriods) {
+    ema_step(fast, x, p.fast_alpha);
+    ema_step(slow, x, p.slow_alpha);
+    ema_step(signal, *fast - *slow, p.signal_alpha);
+}
+
+/// MACD step during warm-up: the signal EMA starts with the first MACD value (count == slow).
+#[inline(always)]
+pub(crate) fn macd_warm(
+    fast: &mut f64,
+    slow: &mut f64,
+    signal: &mut f64,
+    x: f64,
+    count: u64,
+    p: &MacdPeriods,
+) {
+    ema_warm(fast, x, count, p.fast, p.fast_alpha);
+    ema_warm(slow, x, count, p.slow, p.slow_alpha);
+    if count >= p.slow {
+        let line = *fast - *slow;
+        ema_warm(signal, line, count - p.slow + 1, p.signal, p.signal_alpha);
+    }
+}
+
+/// The steady-state Wilder RSI step.
+#[inline(always)]
+pub(crate) fn rsi_step(prev: &mut f64, gain: &mut f64, loss: &mut f64, x: f64, inv_period: f64) {
+    let change = x - *prev;
+    *prev = x;
+    *gain += inv_period * (change.max(0.0) - *gain);
+    *loss += inv_period * ((-change).max(0.0) - *loss);
+}
+
+/// Wilder RSI step during warm-up: plain sums of the first `period` gains/losses, then means.
+#[inline(always)]
+pub(crate) fn rsi_warm(
+    prev: &mut f64,
+    gain: &mut f64,
+    loss: &mut f64,
+    x: f64,
+    count: u64,
+    period: u64,
+    inv_period: f64,
+) {
+    if count == 1 {
+        *prev = x;
+        return;
+    }
+    let changes = count - 1;
+    if changes > period {
+        rsi_step(prev, gain, loss, x, inv_period);
+        return;
+    }
+    let change = x - *prev;
+    *prev = x;
+    *gain += change.max(0.0);
+    *loss += (-change).max(0.0);
+    if changes == period {
+        *gain /= period as f64;
+        *loss /= period as f64;
+    }
+}
+
+/// RSI from Wilder's average gain and loss; 50 when the price has not moved at all.
+#[inline]
+pub(crate) fn rsi_value(gain: f64, loss: f64) -> f64 {
+    let total = gain + loss;
+    if total > 0.0 {
+        100.0 * gain / total
+    } else {
+        50.0
+    }
+}
+
+/// Welford step while the window fills (`count` = values in it including `x`).
+#[inline(always)]
+pub(crate) fn welford_grow(mean: &mut f64, m2: &mut f64, x: f64, count: u64, track_m2: bool) {
+    let delta = x - *mean;
+    *mean += delta / count as f64;
+    if track_m2 {
+        *m2 += delta * (x - *mean);
+    }
+}
+
+/// Windowed Welford step: `x` replaces `old` in a full window of `1/inv_n` values.
+#[inline(always)]
+pub(crate) fn window_slide(
+    mean: &mut f64,
+    m2: &mut f64,
+    x: f64,
+    old: f64,
+    inv_n: f64,
+    track_m2: bool,
+) {
+    let d = x - old;
+    let old_mean = *mean;
+    *mean += d * inv_n;
+    if track_m2 {
+        // Rounding can push M2 a hair below 0 when the window is (nearly) constant.
+        *m2 = (*m2 + d * (x - *mean + old - old_mean)).max(0.0);
+    }
+}
+
+/// Recomputes mean and M2 from a full window (two passes, four partial sums for speed).
+#[inline]
+pub(crate) fn window_reanchor(
+    ring: &[f64],
+    mean: &mut f64,
+    m2: &mut f64,
+    inv_n: f64,
+    track_m2: bool,
+) {
+    *mean = sum4(ring, |x| x) * inv_n;
+    if track_m2 {
+        let m = *mean;
+        *m2 = sum4(ring, |x| (x - m) * (x - m));
+    }
+}
+
+/// Σ f(x) with four independent partial sums (so the adds pipeline), combined pairwise.
+#[inline(always)]
+fn sum4(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let chunks = values.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        acc[0] += f(c[0]);
+        acc[1] += f(c[1]);
+        acc[2] += f(c[2]);
+        acc[3] += f(c[3]);
+    }
+    for (a, &x) in acc.iter_mut().zip(rest) {
+        *a += f(x);
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// Neumaier's compensated addition: `sum + comp` is the sum with an error independent of the
+/// number of terms added.
+#[inline(always)]
+pub(crate) fn neumaier_add(sum: &mut f64, comp: &mut f64, y: f64) {
+    let t = *sum + y;
+    *comp += if sum.abs() >= y.abs() {
+        (*sum - t) + y
+    } else {
+        (y - t) + *sum
+    };
+    *sum = t;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sum4_adds_every_value_including_the_remainder() {
+        let v: Vec<f64> = (1..=7).map(f64::from).collect();
+        assert_eq!(sum4(&v, |x| x), 28.0);
+        assert_eq!(sum4(&v[..3], |x| x * x), 14.0);
+    }
+
+    #[test]
+    fn neumaier_keeps_what_a_plain_sum_loses() {
+        let (mut s, mut c) = (0.0, 0.0);
+        let mut plain = 0.0;
+        for y in [1e16, 1.0, -1e16, 1.0] {
+            neumaier_add(&mut s, &mut c, y);
+            plain += y;
+        }
+        assert_eq!(s + c, 2.0);
+        assert_ne!(plain, 2.0, "the plain sum should lose the 1.0 next to 1e16");
+    }
+}
