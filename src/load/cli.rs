@@ -57,7 +57,12 @@ pub struct LoadtestArgs {
     #[arg(long, conflicts_with = "profile")]
     pub progressive: bool,
     /// SLA: largest p95 latency from planned send time, ms.
-    #[arg(long, value_name = "MS", default_value_t = 100.0)]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 100.0,
+        allow_negative_numbers = true
+    )]
     pub sla_p95_ms: f64,
     /// SLA: largest p99 latency from planned send time, ms (off by default).
     #[arg(long, value_name = "MS")]

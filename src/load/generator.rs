@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use super::metrics::{nanos_since, new_histogram};
+use super::monitor::HarnessThreads;
 use super::profile::LoadProfile;
 use crate::engine::tick::Tick;
 
@@ -218,6 +219,7 @@ pub struct LoadGenerator {
     pool: Arc<[Tick]>,
     late_threshold: Duration,
     counters: Arc<SendCounters>,
+    harness: HarnessThreads,
 }
 
 impl LoadGenerator {
@@ -230,7 +232,15 @@ impl LoadGenerator {
             pool: pool.into(),
             late_threshold: DEFAULT_LATE_THRESHOLD,
             counters: Arc::default(),
+            harness: HarnessThreads::default(),
         }
+    }
+
+    /// Registers the producer threads with `harness`, so the monitor can tell their CPU from
+    /// the system under test's.
+    pub fn harness(mut self, harness: HarnessThreads) -> Self {
+        self.harness = harness;
+        self
     }
 
     /// Sets the late-send threshold (default [`DEFAULT_LATE_THRESHOLD`]).
@@ -264,6 +274,7 @@ impl LoadGenerator {
                     warmup_ns: u64::try_from(self.profile.warmup().as_nanos()).unwrap_or(u64::MAX),
                     late_ns: u64::try_from(self.late_threshold.as_nanos()).unwrap_or(u64::MAX),
                     counters: Arc::clone(&self.counters),
+                    harness: self.harness.clone(),
                 };
                 std::thread::Builder::new()
                     .name(format!("load-producer-{producer}"))
@@ -290,10 +301,12 @@ struct ProducerJob {
     warmup_ns: u64,
     late_ns: u64,
     counters: Arc<SendCounters>,
+    harness: HarnessThreads,
 }
 
 impl ProducerJob {
     fn run<S: Submitter>(mut self, mut submitter: S) -> SendReport {
+        let me = self.harness.register_current();
         let mut report = SendReport::empty();
         let mut batch: Vec<Tick> = Vec::with_capacity(MAX_BATCH);
         let mut next_tick = self.pool_offset % self.pool.len();
@@ -339,6 +352,7 @@ impl ProducerJob {
             report.last_send_ns = nanos_since(self.t0, Instant::now());
             batch.clear();
         }
+        me.finish();
         report
     }
 }

@@ -15,12 +15,18 @@
 //!   (the warm-up is where pools, queues and histograms reach their working size, so growth
 //!   after it points at a leak or an unbounded queue).
 //!
+//! The process's CPU includes the harness itself: producer threads spin while they wait for
+//! the next planned time, and the progress line and the monitor wake up now and then. Those
+//! threads register with [`HarnessThreads`]; each sample also sums their CPU clocks
+//! (`pthread_getcpuclockid`), and the report gives the system under test's share —
+//! process minus harness — separately (`sut_cpu_*`), which is what the SLA judges.
+//!
 //! The monitor measures its own cost with `CLOCK_THREAD_CPUTIME_ID` on its thread and reports
 //! it as a percentage of one core (a sample costs roughly 15 µs, so ~0.02 % at 10 Hz).
 
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -39,6 +45,74 @@ pub struct Sample {
     pub cpu_ns: u64,
     /// Resident set size, bytes.
     pub rss_bytes: u64,
+    /// CPU time of the harness's registered threads so far, ns.
+    pub harness_cpu_ns: u64,
+}
+
+/// The harness's own threads (producers, progress line), whose CPU is not the system's under
+/// test. Cheap to clone; threads register themselves.
+#[derive(Clone, Debug, Default)]
+pub struct HarnessThreads(Arc<Mutex<Vec<ThreadClock>>>);
+
+#[derive(Debug)]
+struct ThreadClock {
+    clock: libc::clockid_t,
+    /// Last value read, or the final value once the thread finished.
+    last_ns: u64,
+    finished: bool,
+}
+
+/// Proof of registration; call [`HarnessThread::finish`] as the thread's last act.
+#[derive(Debug)]
+pub struct HarnessThread {
+    threads: HarnessThreads,
+    index: usize,
+}
+
+impl HarnessThreads {
+    /// Registers the calling thread; its CPU counts as the harness's from now on.
+    pub fn register_current(&self) -> HarnessThread {
+        let mut clock: libc::clockid_t = 0;
+        // SAFETY: pthread_self is always valid for the calling thread; `clock` is writable.
+        let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        list.push(ThreadClock {
+            clock,
+            last_ns: thread_cpu_ns(),
+            // Without a clock the thread can only report its total when it finishes.
+            finished: rc != 0,
+        });
+        HarnessThread {
+            threads: self.clone(),
+            index: list.len() - 1,
+        }
+    }
+
+    /// Total CPU of the registered threads so far, ns.
+    pub fn cpu_ns(&self) -> u64 {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        list.iter_mut()
+            .map(|t| {
+                if !t.finished {
+                    // A clock of an exited thread fails: keep the last value then.
+                    let now = clock_ns(t.clock);
+                    t.last_ns = t.last_ns.max(now);
+                }
+                t.last_ns
+            })
+            .sum()
+    }
+}
+
+impl HarnessThread {
+    /// Records the thread's final CPU time (its clock dies with it).
+    pub fn finish(self) {
+        let total = thread_cpu_ns();
+        let mut list = self.threads.0.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = &mut list[self.index];
+        entry.last_ns = entry.last_ns.max(total);
+        entry.finished = true;
+    }
 }
 
 /// The monitor's figures for one run.
@@ -54,6 +128,12 @@ pub struct MonitorReport {
     pub cpu_mean_pct: f64,
     /// Busiest sampling interval after the warm-up, % of all cores.
     pub cpu_max_pct: f64,
+    /// Mean CPU of the system under test (process minus harness threads), % of all cores.
+    pub sut_cpu_mean_pct: f64,
+    /// Busiest interval of the system under test, % of all cores.
+    pub sut_cpu_max_pct: f64,
+    /// Mean CPU of the harness's own threads (producers, progress line), % of all cores.
+    pub harness_cpu_mean_pct: f64,
     /// RSS at the first sample after the warm-up, bytes.
     pub rss_start_bytes: u64,
     /// RSS at the last sample, bytes.
@@ -135,7 +215,14 @@ pub struct PerformanceMonitor {
 impl PerformanceMonitor {
     /// Starts sampling every `interval`, with time counted from `t0`; samples before
     /// `t0 + warmup` are the warm-up. Fails if `/proc/self/statm` cannot be read.
-    pub fn start(interval: Duration, t0: Instant, warmup: Duration) -> anyhow::Result<Self> {
+    /// The CPU of `harness` threads (and the monitor's own) is reported apart from the system
+    /// under test's.
+    pub fn start(
+        interval: Duration,
+        t0: Instant,
+        warmup: Duration,
+        harness: HarnessThreads,
+    ) -> anyhow::Result<Self> {
         let mut rss = RssReader::new();
         rss.read()?;
         let interval = interval.max(Duration::from_millis(1));
@@ -145,6 +232,7 @@ impl PerformanceMonitor {
         let handle = std::thread::Builder::new()
             .name("load-monitor".to_owned())
             .spawn(move || {
+                let me = harness.register_current();
                 let cost_start = thread_cpu_ns();
                 let mut samples = Vec::with_capacity(1024);
                 let mut k: u32 = 0;
@@ -155,6 +243,7 @@ impl PerformanceMonitor {
                         at_ns: super::metrics::nanos_since(t0, now),
                         cpu_ns: process_cpu_ns(),
                         rss_bytes,
+                        harness_cpu_ns: harness.cpu_ns(),
                     });
                     if stop_flag.load(Ordering::Acquire) {
                         break;
@@ -169,7 +258,9 @@ impl PerformanceMonitor {
                         std::thread::park_timeout(deadline - now);
                     }
                 }
-                (samples, thread_cpu_ns() - cost_start)
+                let cost = thread_cpu_ns() - cost_start;
+                me.finish();
+                (samples, cost)
             })
             .context("cannot spawn the monitor thread")?;
         Ok(PerformanceMonitor {
@@ -223,27 +314,30 @@ pub fn summarise(
             cpu as f64 / wall as f64 * 100.0 / cores as f64
         }
     };
-    let (mut mean, mut max) = (0.0, 0.0f64);
-    if let (Some(a), Some(b)) = (measured.first(), measured.last()) {
-        mean = pct(
-            b.cpu_ns.saturating_sub(a.cpu_ns),
-            b.at_ns.saturating_sub(a.at_ns),
-        );
-        for w in measured.windows(2) {
-            max = max.max(pct(
-                w[1].cpu_ns.saturating_sub(w[0].cpu_ns),
-                w[1].at_ns.saturating_sub(w[0].at_ns),
-            ));
-        }
-    }
+    let process = |a: &Sample, b: &Sample| b.cpu_ns.saturating_sub(a.cpu_ns);
+    let harness = |a: &Sample, b: &Sample| b.harness_cpu_ns.saturating_sub(a.harness_cpu_ns);
+    let sut = |a: &Sample, b: &Sample| process(a, b).saturating_sub(harness(a, b));
+    let mean = |cpu: &dyn Fn(&Sample, &Sample) -> u64| match (measured.first(), measured.last()) {
+        (Some(a), Some(b)) => pct(cpu(a, b), b.at_ns.saturating_sub(a.at_ns)),
+        _ => 0.0,
+    };
+    let max = |cpu: &dyn Fn(&Sample, &Sample) -> u64| {
+        measured
+            .windows(2)
+            .map(|w| pct(cpu(&w[0], &w[1]), w[1].at_ns.saturating_sub(w[0].at_ns)))
+            .fold(0.0f64, f64::max)
+    };
     let rss_start = measured.first().map_or(0, |s| s.rss_bytes);
     let rss_end = measured.last().map_or(0, |s| s.rss_bytes);
     MonitorReport {
         interval_ms: interval.as_secs_f64() * 1000.0,
         samples: samples.len(),
         cores,
-        cpu_mean_pct: mean,
-        cpu_max_pct: max,
+        cpu_mean_pct: mean(&process),
+        cpu_max_pct: max(&process),
+        sut_cpu_mean_pct: mean(&sut),
+        sut_cpu_max_pct: max(&sut),
+        harness_cpu_mean_pct: mean(&harness),
         rss_start_bytes: rss_start,
         rss_end_bytes: rss_end,
         rss_max_bytes: measured.iter().map(|s| s.rss_bytes).max().unwrap_or(0),
@@ -263,6 +357,7 @@ mod tests {
             at_ns: at_ms * MS,
             cpu_ns: cpu_ms * MS,
             rss_bytes: rss_mb << 20,
+            harness_cpu_ns: at_ms * MS / 4,
         }
     }
 
@@ -312,8 +407,13 @@ mod tests {
     #[test]
     fn live_monitor_sees_a_busy_thread_and_an_allocation() {
         let t0 = Instant::now();
-        let monitor =
-            PerformanceMonitor::start(Duration::from_millis(10), t0, Duration::ZERO).unwrap();
+        let monitor = PerformanceMonitor::start(
+            Duration::from_millis(10),
+            t0,
+            Duration::ZERO,
+            Default::default(),
+        )
+        .unwrap();
         let spin_until = Instant::now() + Duration::from_millis(150);
         let mut x = 0u64;
         while Instant::now() < spin_until {
@@ -331,5 +431,26 @@ mod tests {
             "one core was busy: {r:?}"
         );
         assert!(r.rss_growth_bytes > 48 << 20, "growth {r:?}");
+    }
+
+    #[test]
+    fn harness_threads_are_counted_apart_and_survive_their_exit() {
+        let harness = HarnessThreads::default();
+        let h = harness.clone();
+        std::thread::spawn(move || {
+            let me = h.register_current();
+            let until = Instant::now() + Duration::from_millis(50);
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+            me.finish();
+        })
+        .join()
+        .unwrap();
+        // 50 ms of wall time spinning: at least some of it on a CPU, and it is still counted
+        // after the thread is gone.
+        let ns = harness.cpu_ns();
+        assert!(ns > 5 * MS, "{ns}");
+        assert_eq!(harness.cpu_ns(), ns);
     }
 }

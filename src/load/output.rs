@@ -100,7 +100,7 @@ pub fn table(r: &LoadReport) -> String {
 
     let mut kv = Builder::new();
     kv.push_record(["rate and resources", "value"]);
-    let rows: [(&str, String); 12] = [
+    let rows: [(&str, String); 13] = [
         ("offered rate", format!("{:.0} /s", m.target_rate)),
         (
             "achieved rate",
@@ -124,10 +124,17 @@ pub fn table(r: &LoadReport) -> String {
         ),
         ("signals", m.signals.to_string()),
         (
-            "CPU mean / max",
+            "CPU of the process mean / max",
             format!(
                 "{:.1} % / {:.1} % of {} cores",
                 mon.cpu_mean_pct, mon.cpu_max_pct, mon.cores
+            ),
+        ),
+        (
+            "CPU of the system / harness",
+            format!(
+                "{:.1} % (max {:.1} %) / {:.1} %",
+                mon.sut_cpu_mean_pct, mon.sut_cpu_max_pct, mon.harness_cpu_mean_pct
             ),
         ),
         ("RSS after warm-up", mib(mon.rss_start_bytes as f64)),

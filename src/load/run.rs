@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::generator::{LoadGenerator, SendCounters, Target, DEFAULT_LATE_THRESHOLD};
 use super::metrics::{LatencySummary, PerformanceMetrics, Recorder};
-use super::monitor::{MonitorReport, PerformanceMonitor, DEFAULT_INTERVAL};
+use super::monitor::{HarnessThreads, MonitorReport, PerformanceMonitor, DEFAULT_INTERVAL};
 use super::profile::LoadProfile;
 use super::sla::{Sla, Verdict};
 use crate::engine::tick::Tick;
@@ -79,12 +79,25 @@ pub fn run_load<T: Target>(
     let t0 = Instant::now() + START_DELAY;
     let recorder = Recorder::new(t0, warmup_ns, profile.shards as usize);
     let target = build(recorder.clone())?;
-    let generator =
-        LoadGenerator::new(profile.clone(), pool).late_threshold(options.late_threshold);
-    let monitor = PerformanceMonitor::start(options.monitor_interval, t0, profile.warmup())?;
-    let progress = options
-        .progress
-        .then(|| Progress::start(profile, t0, generator.counters(), recorder.clone()));
+    let harness = HarnessThreads::default();
+    let generator = LoadGenerator::new(profile.clone(), pool)
+        .late_threshold(options.late_threshold)
+        .harness(harness.clone());
+    let monitor = PerformanceMonitor::start(
+        options.monitor_interval,
+        t0,
+        profile.warmup(),
+        harness.clone(),
+    )?;
+    let progress = options.progress.then(|| {
+        Progress::start(
+            profile,
+            t0,
+            generator.counters(),
+            recorder.clone(),
+            harness.clone(),
+        )
+    });
 
     let sent = generator.run(&target, t0);
     let stats = target.shutdown();
@@ -152,12 +165,14 @@ impl Progress {
         t0: Instant,
         counters: Arc<SendCounters>,
         recorder: Recorder,
+        harness: HarnessThreads,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let name = profile.name.clone();
         let total = profile.total().as_secs_f64();
         let handle = std::thread::spawn(move || {
+            let me = harness.register_current();
             let tty = std::io::stderr().is_terminal();
             let mut last_sent = 0;
             let mut last = Instant::now();
@@ -192,6 +207,7 @@ impl Progress {
             if tty {
                 let _ = writeln!(std::io::stderr());
             }
+            me.finish();
         });
         Progress { stop, handle }
     }

@@ -20,7 +20,8 @@ pub struct Sla {
     pub max_p99_ms: Option<f64>,
     /// Largest allowed count of errors + drops + lost ticks.
     pub max_failures: Option<u64>,
-    /// Largest allowed mean CPU after the warm-up, % of all cores.
+    /// Largest allowed mean CPU of the system under test after the warm-up, % of all cores
+    /// (the harness's own threads are not counted).
     pub max_cpu_pct: Option<f64>,
     /// Largest allowed RSS growth after the warm-up, MiB.
     pub max_memory_growth_mib: Option<f64>,
@@ -194,6 +195,9 @@ mod tests {
             cores: 2,
             cpu_mean_pct: cpu,
             cpu_max_pct: cpu,
+            sut_cpu_mean_pct: cpu,
+            sut_cpu_max_pct: cpu,
+            harness_cpu_mean_pct: 0.0,
             rss_start_bytes: 1 << 20,
             rss_end_bytes: 1 << 20,
             rss_max_bytes: 1 << 20,
