@@ -147,6 +147,11 @@ impl LoadtestArgs {
     }
 }
 
+/// Runs `tickbench loadtest` against the tokio pipeline and the signal engine.
+pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
+    run_with(args, super::target::run_pipeline)
+}
+
 /// [`run`] with the runner of one profile supplied (tests use fakes). Prints the report(s) to
 /// stdout, writes `--out`, and returns exit code 0 or 1.
 pub fn run_with(

@@ -23,6 +23,7 @@ pub mod output;
 pub mod profile;
 pub mod run;
 pub mod sla;
+pub mod target;
 
 pub use generator::{LoadGenerator, Schedule, SubmitError, Submitter, Target, TargetStats};
 pub use metrics::{LatencySummary, PerformanceMetrics, Recorder};

@@ -11,7 +11,7 @@
 //!
 //! - mean CPU: CPU time over wall time from the end of the warm-up to the last sample;
 //! - max CPU: the busiest single interval after the warm-up;
-//! - memory growth: RSS of the last sample minus RSS of the first sample after the warm-up
+//! - memory growth: RSS of the last sample (taken when the load stops) minus RSS of the first sample after the warm-up
 //!   (the warm-up is where pools, queues and histograms reach their working size, so growth
 //!   after it points at a leak or an unbounded queue).
 //!

@@ -100,12 +100,14 @@ pub fn run_load<T: Target>(
     });
 
     let sent = generator.run(&target, t0);
+    // The monitor covers the load itself: stopped before the drain and the teardown, which
+    // would otherwise show as CPU without load and as memory given back.
+    let monitor = monitor.stop();
     let stats = target.shutdown();
     let drained_ns = super::metrics::nanos_since(t0, Instant::now());
     if let Some(progress) = progress {
         progress.stop();
     }
-    let monitor = monitor.stop();
 
     let (latency, warmup_completed) = recorder.merged();
     let completed = latency.total.len();
