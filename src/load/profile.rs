@@ -403,6 +403,13 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_profile_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/load/nightly.toml");
+        let p = LoadProfile::from_file(&path).unwrap();
+        assert_eq!((p.name.as_str(), p.rate, p.duration_s), ("nightly", 250_000.0, 60.0));
+    }
+
+    #[test]
     fn resolve_knows_presets_and_paths() {
         assert_eq!(LoadProfile::resolve("quick").unwrap(), LoadProfile::quick());
         assert_eq!(LoadProfile::resolve("full").unwrap(), LoadProfile::full());
