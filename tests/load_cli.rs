@@ -99,6 +99,9 @@ fn an_existing_report_is_not_touched_when_the_input_is_bad() {
         .args(["--rate", "-5", "--out"])
         .arg(&out)
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--rate must be a positive number of ticks/s, got -5",
+        ));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "precious");
 }

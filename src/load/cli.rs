@@ -33,7 +33,7 @@ pub struct LoadtestArgs {
     #[arg(long, value_name = "quick|full|FILE")]
     pub profile: Option<String>,
     /// Override the steady rate, ticks per second.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Override the measured duration, seconds.
     #[arg(long, value_name = "S", allow_negative_numbers = true)]
@@ -67,7 +67,8 @@ pub struct LoadtestArgs {
     /// SLA: largest p99 latency from planned send time, ms (off by default).
     #[arg(long, value_name = "MS")]
     pub sla_p99_ms: Option<f64>,
-    /// SLA: largest mean CPU, % of all cores.
+    /// SLA: largest mean CPU of the system under test (the harness's threads excluded), % of
+    /// all cores.
     #[arg(long, value_name = "PCT", default_value_t = 80.0)]
     pub sla_cpu_pct: f64,
     /// SLA: largest RSS growth after the warm-up, MiB.

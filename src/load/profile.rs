@@ -406,7 +406,10 @@ mod tests {
     fn the_documented_example_profile_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/load/nightly.toml");
         let p = LoadProfile::from_file(&path).unwrap();
-        assert_eq!((p.name.as_str(), p.rate, p.duration_s), ("nightly", 250_000.0, 60.0));
+        assert_eq!(
+            (p.name.as_str(), p.rate, p.duration_s),
+            ("nightly", 250_000.0, 60.0)
+        );
     }
 
     #[test]
