@@ -249,11 +249,6 @@ impl LoadGenerator {
         self
     }
 
-    /// The late-send threshold.
-    pub fn threshold(&self) -> Duration {
-        self.late_threshold
-    }
-
     /// Counters that can be read while [`LoadGenerator::run`] runs.
     pub fn counters(&self) -> Arc<SendCounters> {
         Arc::clone(&self.counters)
