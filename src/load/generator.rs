@@ -223,8 +223,8 @@ pub struct LoadGenerator {
 }
 
 impl LoadGenerator {
-    /// A generator sending copies of `pool`'s ticks in turn (each stamped with its planned
-    /// time). `pool` must not be empty.
+    /// A generator sending copies of `pool`'s ticks in turn, cycling (each stamped with its
+    /// planned time in `ts_ns`). `pool` must not be empty.
     pub fn new(profile: LoadProfile, pool: Vec<Tick>) -> Self {
         assert!(!pool.is_empty(), "the tick pool must not be empty");
         LoadGenerator {
@@ -265,6 +265,7 @@ impl LoadGenerator {
                     schedule: Schedule::new(&self.profile, producer),
                     pool: Arc::clone(&self.pool),
                     pool_offset: producer as usize,
+                    pool_step: self.profile.producers.max(1) as usize,
                     t0,
                     warmup_ns: u64::try_from(self.profile.warmup().as_nanos()).unwrap_or(u64::MAX),
                     late_ns: u64::try_from(self.late_threshold.as_nanos()).unwrap_or(u64::MAX),
@@ -291,7 +292,10 @@ impl LoadGenerator {
 struct ProducerJob {
     schedule: Schedule,
     pool: Arc<[Tick]>,
+    /// Producer `k` of `n` sends pool entries `k, k + n, k + 2n, …`, so that together the
+    /// producers replay the pool in order rather than each sending the same ticks.
     pool_offset: usize,
+    pool_step: usize,
     t0: Instant,
     warmup_ns: u64,
     late_ns: u64,
@@ -318,7 +322,7 @@ impl ProducerJob {
                     Some(planned) if planned <= now_ns => {
                         self.schedule.next();
                         let mut tick = self.pool[next_tick];
-                        next_tick = (next_tick + 1) % self.pool.len();
+                        next_tick = (next_tick + self.pool_step) % self.pool.len();
                         tick.ts_ns = planned;
                         batch.push(tick);
                         if planned >= self.warmup_ns {
