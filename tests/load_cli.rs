@@ -62,12 +62,21 @@ fn an_impossible_sla_exits_1_and_lists_the_breach() {
 #[test]
 fn progressive_stops_after_quick_fails() {
     // The quick profile (shortened by --duration) cannot meet a zero p95, so full never runs.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("runs.json");
     short(&mut loadtest())
-        .args(["--progressive", "--sla-p95-ms", "0"])
+        .args(["--progressive", "--sla-p95-ms", "0", "--out"])
+        .arg(&out)
         .assert()
         .code(1)
         .stdout(predicate::str::contains("stopped after 'quick'"))
         .stdout(predicate::str::contains("'full'").not());
+    let runs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let runs = runs.as_array().expect("a progressive report is an array");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["profile"]["name"], "quick");
+    assert_eq!(runs[0]["verdict"]["passed"], false);
 }
 
 #[test]

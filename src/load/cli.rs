@@ -171,7 +171,7 @@ pub fn run_with(
     let reports = progressive(&profiles, &options, runner)?;
     let passed = reports.iter().all(|r| r.verdict.passed);
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(args.format.render(&reports)?.as_bytes())?;
+    stdout.write_all(args.format.render(&reports, args.progressive)?.as_bytes())?;
     if profiles.len() > reports.len() {
         writeln!(
             stdout,
@@ -181,9 +181,9 @@ pub fn run_with(
     }
     match &args.out {
         Some(out) if out.as_os_str() == "-" => {
-            stdout.write_all(output::json(&reports)?.as_bytes())?
+            stdout.write_all(output::json(&reports, args.progressive)?.as_bytes())?
         }
-        Some(out) => write_atomically(out, output::json(&reports)?.as_bytes())?,
+        Some(out) => write_atomically(out, output::json(&reports, args.progressive)?.as_bytes())?,
         None => {}
     }
     Ok(if passed {

@@ -1,6 +1,7 @@
 //! Load reports as a human table or as JSON (`tickbench.loadtest.v1`).
 //!
-//! JSON: one run is one object; a progressive run is an array of them, in the order run.
+//! JSON: a single run is one object; a progressive run is an array of them, in the order run
+//! (an array even when it stopped after the first).
 
 use tabled::builder::Builder;
 use tabled::settings::Style;
@@ -18,19 +19,21 @@ pub enum Format {
 }
 
 impl Format {
-    /// Renders `reports` (one per run) in this format, ending with a newline.
-    pub fn render(self, reports: &[LoadReport]) -> anyhow::Result<String> {
+    /// Renders `reports` (one per run; `progressive` if they came from a progressive run) in
+    /// this format, ending with a newline.
+    pub fn render(self, reports: &[LoadReport], progressive: bool) -> anyhow::Result<String> {
         match self {
             Format::Table => Ok(reports.iter().map(table).collect::<Vec<_>>().join("\n")),
-            Format::Json => json(reports),
+            Format::Json => json(reports, progressive),
         }
     }
 }
 
-/// The JSON document for `reports`: an object for one run, an array for several.
-pub fn json(reports: &[LoadReport]) -> anyhow::Result<String> {
+/// The JSON document for `reports`: an object for a single run, an array for a progressive
+/// run (or for several reports).
+pub fn json(reports: &[LoadReport], progressive: bool) -> anyhow::Result<String> {
     let mut text = match reports {
-        [one] => serde_json::to_string_pretty(one)?,
+        [one] if !progressive => serde_json::to_string_pretty(one)?,
         many => serde_json::to_string_pretty(many)?,
     };
     text.push('\n');
