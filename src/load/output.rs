@@ -175,3 +175,112 @@ pub fn table(r: &LoadReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::metrics::PerformanceMetrics;
+    use crate::load::monitor::MonitorReport;
+    use crate::load::profile::LoadProfile;
+    use crate::load::run::SCHEMA;
+    use crate::load::sla::{Breach, Verdict};
+
+    fn summary(p99_us: f64) -> LatencySummary {
+        LatencySummary {
+            count: 1000,
+            mean_us: 10.0,
+            p50_us: 8.0,
+            p95_us: 20.0,
+            p99_us,
+            p999_us: 50_000.0,
+            max_us: 60_000.0,
+        }
+    }
+
+    fn report(passed: bool) -> LoadReport {
+        LoadReport {
+            schema: SCHEMA.to_owned(),
+            timestamp: "2026-11-27T22:00:00Z".to_owned(),
+            profile: LoadProfile::quick(),
+            sla: crate::load::Sla::default(),
+            metrics: PerformanceMetrics {
+                latency_total: summary(30.0),
+                latency_queue: summary(25.0),
+                latency_service: summary(5.0),
+                send_lag: summary(1.0),
+                target_rate: 1_000_500.0,
+                achieved_rate: 999_000.0,
+                achieved_ratio: 0.9985,
+                planned: 5_002_500,
+                sent: 5_002_500,
+                completed: 5_002_500,
+                late_sends: 7,
+                late_threshold_us: 1000.0,
+                errors: 0,
+                dropped: 0,
+                lost: 0,
+                signals: 539_267,
+                wall_s: 6.01,
+            },
+            monitor: MonitorReport {
+                interval_ms: 100.0,
+                samples: 61,
+                cores: 2,
+                cpu_mean_pct: 60.0,
+                cpu_max_pct: 70.0,
+                sut_cpu_mean_pct: 10.0,
+                sut_cpu_max_pct: 12.0,
+                harness_cpu_mean_pct: 50.0,
+                rss_start_bytes: 32 << 20,
+                rss_end_bytes: 33 << 20,
+                rss_max_bytes: 34 << 20,
+                rss_growth_bytes: 1 << 20,
+                self_cpu_pct: 0.08,
+            },
+            verdict: Verdict {
+                passed,
+                breaches: if passed {
+                    vec![]
+                } else {
+                    vec![Breach {
+                        check: "p95_ms".to_owned(),
+                        limit: 100.0,
+                        actual: 150.0,
+                        message: "p95 latency 150.000 ms is above the limit 100 ms".to_owned(),
+                    }]
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn table_shows_latency_rate_resources_and_verdict() {
+        let text = table(&report(true));
+        for needle in [
+            "load test 'quick' at 2026-11-27T22:00:00Z: 1000000 ticks/s",
+            "│ total                     │ 1000  │ 8.0 µs │ 20.0 µs │ 30.0 µs │ 50.0 ms │ 60.0 ms │",
+            "│ achieved rate                 │ 999000 /s (99.85 %)",
+            "│ CPU of the system / harness   │ 10.0 % (max 12.0 %) / 50.0 %",
+            "│ RSS growth                    │ 1.0 MiB",
+            "SLA: PASS",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        let failed = table(&report(false));
+        assert!(failed.contains("SLA: FAIL (1 breach(es))\n  - p95_ms: p95 latency 150.000 ms"));
+    }
+
+    #[test]
+    fn json_is_an_object_for_one_run_and_an_array_for_progressive() {
+        let one: serde_json::Value =
+            serde_json::from_str(&json(&[report(true)], false).unwrap()).unwrap();
+        assert_eq!(one["schema"], "tickbench.loadtest.v1");
+        assert_eq!(one["metrics"]["latency_total"]["p99_us"], 30.0);
+        assert_eq!(one["monitor"]["rss_growth_bytes"], 1 << 20);
+        let back: LoadReport = serde_json::from_value(one).unwrap();
+        assert_eq!(back, report(true));
+        let runs: serde_json::Value =
+            serde_json::from_str(&json(&[report(true)], true).unwrap()).unwrap();
+        assert_eq!(runs.as_array().map(Vec::len), Some(1));
+    }
+}
