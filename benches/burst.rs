@@ -1,15 +1,142 @@
-//! Placeholder until the burst bench lands.
-use criterion::{criterion_group, criterion_main, Criterion};
+//! Burst drain: how long the pipeline takes to absorb a burst of ticks that arrive all at once.
+//!
+//! One producer hands the whole burst to `Producer::send_batch` in one call (under `Block`, so
+//! nothing is dropped; the queue holds 65 536 ticks per shard, so the 1 000 000-tick burst
+//! really meets backpressure). The clock runs from that call to the moment the shard that
+//! processes the burst's last tick finishes its batch (`ProgressSink`), so it covers routing,
+//! queueing, waiting for room and the engines — end to end. The pipeline stays up between
+//! iterations like a running system; its runtime and engines are built and warmed outside the
+//! timed part. The engine does not read timestamps, so replaying one burst is representative.
+//!
+//! Each burst size is a group: `engine_bare` is the bare `SignalEngine::on_ticks` over the same
+//! ticks on this thread (the reference), `pipeline_shards/N` the pipeline with N shards on a
+//! 2-worker tokio runtime. 50 ticks is the burst of the seed this project grew from.
+//!
+//! ```text
+//! cargo bench --bench burst
+//! cargo bench --bench burst -- --profile-time 5 'burst_1000000/pipeline_shards/2'
+//! # → target/criterion/burst_1000000/pipeline_shards/2/profile/flamegraph.svg
+//! ```
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
+use tickbench::engine::pipeline::{Pipeline, PipelineConfig, ProgressSink};
+use tickbench::engine::signal::{EngineConfig, SignalEngine};
+use tickbench::engine::tick::{MarketConfig, MarketGenerator, Tick};
+use tokio::runtime::Runtime;
 
 mod common;
 
-fn noop(c: &mut Criterion) {
-    c.bench_function("noop", |b| b.iter(|| std::hint::black_box(1) + 1));
+/// Burst sizes; the largest shrinks in test mode (`cargo test --benches`, debug build) so CI
+/// stays quick. The measured code is the same.
+fn burst_sizes() -> Vec<usize> {
+    let test_mode = std::env::args().any(|a| a == "--test") || cfg!(debug_assertions);
+    let largest = if test_mode { 20_000 } else { 1_000_000 };
+    vec![50, 10_000, largest]
+}
+
+const SHARDS: [usize; 2] = [1, 2];
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio runtime")
+}
+
+fn burst(n: usize) -> Vec<Tick> {
+    MarketGenerator::new(MarketConfig::default()).take_vec(n)
+}
+
+/// Ticks that bring every symbol's indicators past warm-up before anything is timed.
+fn warm_up() -> Vec<Tick> {
+    MarketGenerator::new(MarketConfig {
+        seed: 7,
+        ..MarketConfig::default()
+    })
+    .take_vec(200_000)
+}
+
+fn bare_engine(g: &mut BenchmarkGroup<'_, WallTime>, ticks: &[Tick]) {
+    let mut engine = SignalEngine::new(64, EngineConfig::default());
+    let mut out = Vec::new();
+    engine.on_ticks(&warm_up(), &mut out);
+    g.bench_function("engine_bare", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                out.clear();
+                let start = Instant::now();
+                engine.on_ticks(black_box(ticks), &mut out);
+                total += start.elapsed();
+                black_box(out.len());
+            }
+            total
+        })
+    });
+}
+
+fn pipeline(g: &mut BenchmarkGroup<'_, WallTime>, ticks: &[Tick], rt: &Runtime, shards: usize) {
+    let sink = ProgressSink::new();
+    let cfg = PipelineConfig {
+        shards,
+        ..PipelineConfig::default()
+    };
+    let pipe = {
+        let _enter = rt.enter();
+        Pipeline::start(cfg, sink.clone()).expect("pipeline config")
+    };
+    let producer = pipe.producer();
+    rt.block_on(async {
+        let warm = warm_up();
+        sink.arm(warm.len() as u64);
+        producer.send_batch(&warm).await.expect("pipeline open");
+        sink.wait().await;
+    });
+    g.bench_function(BenchmarkId::new("pipeline_shards", shards), |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    sink.arm(sink.processed() + ticks.len() as u64);
+                    let start = Instant::now();
+                    producer
+                        .send_batch(black_box(ticks))
+                        .await
+                        .expect("pipeline open");
+                    total += sink.wait().await - start;
+                }
+                total
+            })
+        })
+    });
+    let stats = rt.block_on(pipe.shutdown());
+    assert_eq!(stats.dropped, 0, "Block never drops");
+    black_box(sink.signals());
+}
+
+fn bursts(c: &mut Criterion) {
+    let rt = runtime();
+    for n in burst_sizes() {
+        let ticks = burst(n);
+        let mut g = c.benchmark_group(format!("burst_{n}"));
+        g.throughput(Throughput::Elements(n as u64));
+        bare_engine(&mut g, &ticks);
+        for shards in SHARDS {
+            pipeline(&mut g, &ticks, &rt, shards);
+        }
+        g.finish();
+    }
 }
 
 criterion_group! {
     name = benches;
     config = common::criterion();
-    targets = noop
+    targets = bursts
 }
 criterion_main!(benches);

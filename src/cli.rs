@@ -1,8 +1,8 @@
 //! The `tickbench` command line: argument definitions (clap derive) and one function per
 //! command. `main.rs` only parses, calls [`run`], prints errors and maps exit codes.
 //!
-//! Adding a command is one enum variant and one match arm; the load harness plugs in as
-//! `Loadtest(tickbench::load::cli::LoadtestArgs)` → `tickbench::load::cli::run(args)`.
+//! Adding a command is one enum variant and one match arm; `loadtest` lives in
+//! [`tickbench::load::cli`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +29,7 @@ Examples:
   tickbench save after --as main             # → baselines/main.json
   tickbench save after2 --as main --append   # add a repeated run to it
   tickbench compare baselines/main.json after
+  tickbench loadtest --profile quick         # open-loop load test, SLA verdict
 
 Exit codes: 0 no regression, 1 at least one regression, 2 bad input or usage.";
 
@@ -71,6 +72,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Print this machine's fingerprint (or, with --id, the key used for baselines/<id>.json).
     Machine(MachineArgs),
+    /// Run the open-loop load test against the pipeline and judge it against the SLA
+    /// (exit 0 SLA holds, 1 breached, 2 bad input).
+    Loadtest(tickbench::load::cli::LoadtestArgs),
 }
 
 /// Where Criterion's files are.
@@ -200,6 +204,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Save(args) => save(args),
         Command::Compare(args) => compare_cmd(args),
         Command::Machine(args) => machine(args),
+        Command::Loadtest(args) => tickbench::load::cli::run(args),
     }
 }
 

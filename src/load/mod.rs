@@ -1,1 +1,33 @@
-//! Lands with its issue.
+//! The open-loop load harness: offer a sustained, bursting tick rate to the pipeline, measure
+//! every tick's latency from its *planned* send time, watch CPU and memory, and judge the run
+//! against an SLA.
+//!
+//! The stages, in the order data flows:
+//!
+//! - [`profile`]: what load to offer ([`LoadProfile`], presets, files, validation);
+//! - [`generator`]: the absolute schedule and the producers that keep to it ([`LoadGenerator`]),
+//!   reaching the system under test through the [`Target`] trait;
+//! - [`target`]: the real target, the tokio pipeline driving the signal engine;
+//! - [`metrics`]: latency histograms and the run's figures ([`PerformanceMetrics`]);
+//! - [`monitor`]: process CPU and RSS sampled while the load runs ([`PerformanceMonitor`]);
+//! - [`sla`]: thresholds and the verdict ([`Sla`]);
+//! - [`run`]: one run end to end ([`run_load`]) and its [`LoadReport`];
+//! - [`output`]: the report as a table or JSON;
+//! - [`cli`]: `tickbench loadtest`.
+
+pub mod cli;
+pub mod generator;
+pub mod metrics;
+pub mod monitor;
+pub mod output;
+pub mod profile;
+pub mod run;
+pub mod sla;
+pub mod target;
+
+pub use generator::{LoadGenerator, Schedule, SubmitError, Submitter, Target, TargetStats};
+pub use metrics::{LatencySummary, PerformanceMetrics, Recorder};
+pub use monitor::{MonitorReport, PerformanceMonitor};
+pub use profile::{LoadProfile, ProfileError};
+pub use run::{run_load, LoadReport, RunOptions};
+pub use sla::{Breach, Sla, Verdict};

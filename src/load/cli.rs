@@ -1,0 +1,345 @@
+//! `tickbench loadtest`: arguments ([`LoadtestArgs`]) and the command ([`run`]).
+//!
+//! Exit codes: `0` the SLA held, `1` it was breached, `2` bad input or a failure of the tool
+//! (map every `Err` from [`run`] to [`ERROR_EXIT_CODE`]).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::output::{self, Format};
+use super::profile::{LoadProfile, ProfileError};
+use super::run::{LoadReport, RunOptions};
+use super::sla::Sla;
+
+/// Exit code for a breached SLA.
+pub const BREACH_EXIT_CODE: u8 = 1;
+/// Exit code for bad input or a tool failure.
+pub const ERROR_EXIT_CODE: u8 = 2;
+
+/// Arguments of `tickbench loadtest`.
+#[derive(Clone, Debug, clap::Args)]
+#[command(after_help = "Examples:
+  tickbench loadtest                                 # quick profile: 6 s at 1 M ticks/s
+  tickbench loadtest --rate 200000 --duration 30     # quick profile, other rate and length
+  tickbench loadtest --profile my.toml --out run.json
+  tickbench loadtest --progressive --format json     # quick, then full (10 min) if quick passed
+
+Exit status: 0 SLA held, 1 SLA breached, 2 bad input or error.")]
+pub struct LoadtestArgs {
+    /// Load profile: `quick` (6 s), `full` (10 min 30 s) or a TOML/JSON profile file.
+    #[arg(long, value_name = "quick|full|FILE")]
+    pub profile: Option<String>,
+    /// Override the steady rate, ticks per second.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub rate: Option<f64>,
+    /// Override the measured duration, seconds.
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub duration: Option<f64>,
+    /// Override the warm-up, seconds.
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub warmup: Option<f64>,
+    /// Override the number of producer threads.
+    #[arg(long, value_name = "N")]
+    pub producers: Option<u32>,
+    /// Override the number of pipeline shards.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+    /// Also write the JSON report to FILE (atomically; `-` means stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Format of the report on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Run `quick`, then `full` only if `quick` met the SLA.
+    #[arg(long, conflicts_with = "profile")]
+    pub progressive: bool,
+    /// SLA: largest p95 latency from planned send time, ms.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 100.0,
+        allow_negative_numbers = true
+    )]
+    pub sla_p95_ms: f64,
+    /// SLA: largest p99 latency from planned send time, ms (off by default).
+    #[arg(long, value_name = "MS")]
+    pub sla_p99_ms: Option<f64>,
+    /// SLA: largest mean CPU of the system under test (the harness's threads excluded), % of
+    /// all cores.
+    #[arg(long, value_name = "PCT", default_value_t = 80.0)]
+    pub sla_cpu_pct: f64,
+    /// SLA: largest RSS growth after the warm-up, MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64.0)]
+    pub sla_memory_mib: f64,
+    /// SLA: smallest achieved / offered rate.
+    #[arg(long, value_name = "RATIO", default_value_t = 0.99)]
+    pub sla_min_rate: f64,
+    /// No live progress line on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl LoadtestArgs {
+    /// The profiles to run, in order, with the overrides applied and validated.
+    pub fn profiles(&self) -> Result<Vec<LoadProfile>, ProfileError> {
+        let bases = if self.progressive {
+            vec![LoadProfile::quick(), LoadProfile::full()]
+        } else {
+            vec![LoadProfile::resolve(
+                self.profile.as_deref().unwrap_or("quick"),
+            )?]
+        };
+        bases.into_iter().map(|p| self.apply(p)).collect()
+    }
+
+    fn apply(&self, mut p: LoadProfile) -> Result<LoadProfile, ProfileError> {
+        let overrides = [
+            ("rate", "--rate", self.rate.is_some()),
+            ("duration_s", "--duration", self.duration.is_some()),
+            ("warmup_s", "--warmup", self.warmup.is_some()),
+            ("producers", "--producers", self.producers.is_some()),
+            ("shards", "--shards", self.shards.is_some()),
+        ];
+        p.rate = self.rate.unwrap_or(p.rate);
+        p.duration_s = self.duration.unwrap_or(p.duration_s);
+        p.warmup_s = self.warmup.unwrap_or(p.warmup_s);
+        p.producers = self.producers.unwrap_or(p.producers);
+        p.shards = self.shards.unwrap_or(p.shards);
+        p.validate().map_err(|e| match e {
+            // Name the flag when the bad value came from one.
+            ProfileError::Invalid { field, problem } => ProfileError::Invalid {
+                field: overrides
+                    .iter()
+                    .find(|(f, _, given)| *f == field && *given)
+                    .map_or(field, |(_, flag, _)| flag),
+                problem,
+            },
+            other => other,
+        })?;
+        Ok(p)
+    }
+
+    /// The SLA from the `--sla-*` flags.
+    pub fn sla(&self) -> Result<Sla, ProfileError> {
+        let check = |flag: &'static str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(v)
+            } else {
+                Err(ProfileError::Invalid {
+                    field: flag,
+                    problem: format!("must be a number ≥ 0, got {v}"),
+                })
+            }
+        };
+        Ok(Sla {
+            max_p95_ms: Some(check("--sla-p95-ms", self.sla_p95_ms)?),
+            max_p99_ms: self
+                .sla_p99_ms
+                .map(|v| check("--sla-p99-ms", v))
+                .transpose()?,
+            max_failures: Some(0),
+            max_cpu_pct: Some(check("--sla-cpu-pct", self.sla_cpu_pct)?),
+            max_memory_growth_mib: Some(check("--sla-memory-mib", self.sla_memory_mib)?),
+            min_rate_ratio: Some(check("--sla-min-rate", self.sla_min_rate)?),
+        })
+    }
+}
+
+/// Runs `tickbench loadtest` against the tokio pipeline and the signal engine.
+pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
+    run_with(args, super::target::run_pipeline)
+}
+
+/// [`run`] with the runner of one profile supplied (tests use fakes). Prints the report(s) to
+/// stdout, writes `--out`, and returns exit code 0 or 1.
+pub fn run_with(
+    args: LoadtestArgs,
+    runner: impl FnMut(&LoadProfile, &RunOptions) -> anyhow::Result<LoadReport>,
+) -> anyhow::Result<ExitCode> {
+    let profiles = args.profiles()?;
+    let options = RunOptions {
+        sla: args.sla()?,
+        progress: !args.quiet,
+        ..RunOptions::default()
+    };
+    if let Some(out) = &args.out {
+        check_out_path(out)?;
+    }
+    let reports = progressive(&profiles, &options, runner)?;
+    let passed = reports.iter().all(|r| r.verdict.passed);
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(args.format.render(&reports, args.progressive)?.as_bytes())?;
+    if profiles.len() > reports.len() {
+        writeln!(
+            stdout,
+            "stopped after '{}': it breached the SLA, so the longer profiles were not run",
+            reports.last().map_or("", |r| r.profile.name.as_str())
+        )?;
+    }
+    match &args.out {
+        Some(out) if out.as_os_str() == "-" => {
+            stdout.write_all(output::json(&reports, args.progressive)?.as_bytes())?
+        }
+        Some(out) => write_atomically(out, output::json(&reports, args.progressive)?.as_bytes())?,
+        None => {}
+    }
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(BREACH_EXIT_CODE)
+    })
+}
+
+/// Runs `profiles` in order and stops after the first one whose verdict is a failure.
+pub fn progressive(
+    profiles: &[LoadProfile],
+    options: &RunOptions,
+    mut runner: impl FnMut(&LoadProfile, &RunOptions) -> anyhow::Result<LoadReport>,
+) -> anyhow::Result<Vec<LoadReport>> {
+    let mut reports = Vec::with_capacity(profiles.len());
+    for profile in profiles {
+        let report = runner(profile, options)
+            .with_context(|| format!("load test '{}' failed to run", profile.name))?;
+        let passed = report.verdict.passed;
+        reports.push(report);
+        if !passed {
+            break;
+        }
+    }
+    Ok(reports)
+}
+
+/// Fails early (before a long run) if `--out` cannot be written: a directory, or a missing
+/// parent directory.
+fn check_out_path(out: &Path) -> Result<(), ProfileError> {
+    if out.as_os_str() == "-" {
+        return Ok(());
+    }
+    let bad = |problem: String| ProfileError::Invalid {
+        field: "--out",
+        problem,
+    };
+    if out.is_dir() {
+        return Err(bad(format!("{} is a directory", out.display())));
+    }
+    match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(bad(format!(
+            "{}: directory {} does not exist",
+            out.display(),
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
+/// crash never leaves a half-written report in place of the old one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} has no file name", path.display()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write()
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: LoadtestArgs,
+    }
+
+    fn args(argv: &[&str]) -> LoadtestArgs {
+        Cli::try_parse_from(std::iter::once("loadtest").chain(argv.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn defaults_are_the_quick_profile_and_the_seed_sla() {
+        let a = args(&[]);
+        assert_eq!(a.profiles().unwrap(), vec![LoadProfile::quick()]);
+        assert_eq!(a.sla().unwrap(), Sla::default());
+    }
+
+    #[test]
+    fn overrides_apply_and_bad_values_name_the_flag() {
+        let p = args(&["--rate", "500", "--duration", "2"])
+            .profiles()
+            .unwrap();
+        assert_eq!((p[0].rate, p[0].duration_s), (500.0, 2.0));
+        for (argv, flag) in [
+            (&["--rate", "0"][..], "--rate"),
+            (&["--duration", "-3"][..], "--duration"),
+            (&["--shards", "0"][..], "--shards"),
+        ] {
+            let msg = args(argv).profiles().unwrap_err().to_string();
+            assert!(msg.contains(flag), "{argv:?}: {msg}");
+        }
+        let msg = args(&["--sla-p95-ms", "-1"]).sla().unwrap_err().to_string();
+        assert!(msg.contains("--sla-p95-ms"), "{msg}");
+    }
+
+    #[test]
+    fn progressive_is_quick_then_full_and_excludes_profile() {
+        let p = args(&["--progressive", "--rate", "1000"])
+            .profiles()
+            .unwrap();
+        assert_eq!(
+            p.iter()
+                .map(|p| (p.name.as_str(), p.rate))
+                .collect::<Vec<_>>(),
+            [("quick", 1000.0), ("full", 1000.0)]
+        );
+        let cli = Cli::try_parse_from(["loadtest", "--progressive", "--profile", "full"]);
+        assert!(cli.is_err());
+    }
+
+    #[test]
+    fn out_path_is_checked_before_running() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_out_path(dir.path()).is_err());
+        assert!(check_out_path(&dir.path().join("nope/r.json")).is_err());
+        assert!(check_out_path(&dir.path().join("r.json")).is_ok());
+        let out = dir.path().join("nope/r.json");
+        let a = args(&["--out", out.to_str().unwrap(), "--quiet"]);
+        let mut ran = false;
+        let err = run_with(a, |_, _| {
+            ran = true;
+            anyhow::bail!("must not run")
+        })
+        .unwrap_err();
+        assert!(!ran && format!("{err:#}").contains("nope"), "{err:#}");
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_files_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, "old").unwrap();
+        write_atomically(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
