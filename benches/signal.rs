@@ -15,6 +15,7 @@
 //! | id | one iteration | throughput |
 //! |---|---|---|
 //! | `indicator/{sma,ema,rsi,macd,bollinger,vwap}` | one update of one stand-alone indicator (SMA/Bollinger 20, EMA 50, RSI 14, MACD 12/26/9) | — |
+//! | `ta_indicator/{sma,ema,rsi,macd,bollinger}` | the same update in `ta` 0.5 (no VWAP there), as a yardstick | — |
 //! | `engine/tick` | one `SignalEngine::on_tick`, 64 symbols, default rules | — |
 //! | `engine/throughput` | `on_ticks` over 4 096 ticks of the default market (64 symbols) | elements |
 //! | `engine/symbols/{1,64,4096,65536}` | `on_ticks` over 4 096 ticks of a market with that many symbols | elements |
@@ -134,14 +135,14 @@ fn indicators(c: &mut Criterion) {
 
     /// Benchmarks `update` of one indicator, warmed on the whole series first.
     macro_rules! one {
-        ($id:literal, $ind:expr, |$s:ident, $x:ident, $i:ident| $update:expr) => {{
+        ($g:ident, $id:literal, $ind:expr, |$s:ident, $x:ident, $i:ident| $update:expr) => {{
             let mut $s = $ind;
             for $i in 0..prices.len() {
                 let $x = prices[$i];
                 black_box($update);
             }
             let mut $i = 0usize;
-            g.bench_function($id, |b| {
+            $g.bench_function($id, |b| {
                 b.iter(|| {
                     $i = ($i + 1) & mask;
                     let $x = black_box(prices[$i]);
@@ -150,12 +151,47 @@ fn indicators(c: &mut Criterion) {
             });
         }};
     }
-    one!("sma", Sma::new(20), |s, x, i| s.update(x));
-    one!("ema", Ema::new(50), |s, x, i| s.update(x));
-    one!("rsi", Rsi::new(14), |s, x, i| s.update(x));
-    one!("macd", Macd::new(12, 26, 9), |s, x, i| s.update(x));
-    one!("bollinger", Bollinger::new(20, 2.0), |s, x, i| s.update(x));
-    one!("vwap", Vwap::new(), |s, x, i| s.update(x, sizes[i]));
+    one!(g, "sma", Sma::new(20), |s, x, i| s.update(x));
+    one!(g, "ema", Ema::new(50), |s, x, i| s.update(x));
+    one!(g, "rsi", Rsi::new(14), |s, x, i| s.update(x));
+    one!(g, "macd", Macd::new(12, 26, 9), |s, x, i| s.update(x));
+    one!(g, "bollinger", Bollinger::new(20, 2.0), |s, x, i| s
+        .update(x));
+    one!(g, "vwap", Vwap::new(), |s, x, i| s.update(x, sizes[i]));
+    g.finish();
+
+    // The same updates in `ta` 0.5, as a yardstick measured in the same run.
+    let mut g = c.benchmark_group("ta_indicator");
+    one!(
+        g,
+        "sma",
+        SimpleMovingAverage::new(20).unwrap(),
+        |s, x, i| s.next(x)
+    );
+    one!(
+        g,
+        "ema",
+        ExponentialMovingAverage::new(50).unwrap(),
+        |s, x, i| s.next(x)
+    );
+    one!(
+        g,
+        "rsi",
+        RelativeStrengthIndex::new(14).unwrap(),
+        |s, x, i| s.next(x)
+    );
+    one!(
+        g,
+        "macd",
+        MovingAverageConvergenceDivergence::new(12, 26, 9).unwrap(),
+        |s, x, i| s.next(x)
+    );
+    one!(
+        g,
+        "bollinger",
+        BollingerBands::new(20, 2.0).unwrap(),
+        |s, x, i| s.next(x)
+    );
     g.finish();
 }
 

@@ -355,7 +355,13 @@ fn unknown_symbol_ids_grow_the_state() {
     assert_eq!(engine.indicators(999).unwrap().ticks, 0);
     assert!(engine.indicators(1001).is_none());
     // Past 2 MiB of state the growth also asks for huge pages; the state must survive it.
-    engine.on_tick(&Tick { symbol: 40_000, ..t }, &mut out);
+    engine.on_tick(
+        &Tick {
+            symbol: 40_000,
+            ..t
+        },
+        &mut out,
+    );
     assert_eq!(engine.symbols(), 40_001);
     assert_eq!(engine.indicators(1000).unwrap().vwap, Some(10.0));
     assert_eq!(engine.indicators(40_000).unwrap().ticks, 1);
