@@ -289,6 +289,27 @@ impl Router {
         let low = self.m.wrapping_mul(u64::from(symbol));
         ((u128::from(low) * u128::from(self.shards)) >> 64) as usize
     }
+
+    /// Appends ticks from the front of `ticks` to their shard's buffer until one buffer holds
+    /// `chunk` ticks or `ticks` runs out; returns how many ticks were taken and the full shard.
+    /// A plain function, not part of the `async` caller, so the hot loop keeps its state in
+    /// registers rather than in the future.
+    fn route_until_full(
+        self,
+        ticks: &[Tick],
+        bufs: &mut [Vec<Tick>],
+        chunk: usize,
+    ) -> (usize, Option<usize>) {
+        for (i, tick) in ticks.iter().enumerate() {
+            let shard = self.route(tick.symbol);
+            let buf = &mut bufs[shard];
+            buf.push(*tick);
+            if buf.len() >= chunk {
+                return (i + 1, Some(shard));
+            }
+        }
+        (ticks.len(), None)
+    }
 }
 
 /// Counts of one shard, made by the shard's task.
@@ -608,13 +629,13 @@ impl Producer {
             .iter()
             .map(|link| link.take_buf(chunk))
             .collect();
-        for tick in ticks {
-            let shard = router.route(tick.symbol);
-            let buf = &mut bufs[shard];
-            buf.push(*tick);
-            if buf.len() == chunk {
+        let mut rest = ticks;
+        while !rest.is_empty() {
+            let (used, full) = router.route_until_full(rest, &mut bufs, chunk);
+            rest = &rest[used..];
+            if let Some(shard) = full {
                 let next = self.shared.links[shard].take_buf(chunk);
-                let full = std::mem::replace(buf, next);
+                let full = std::mem::replace(&mut bufs[shard], next);
                 if let Err(closed) = self.enqueue(shard, full).await {
                     self.recycle_all(bufs);
                     return Err(closed);
