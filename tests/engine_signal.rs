@@ -354,20 +354,40 @@ fn unknown_symbol_ids_grow_the_state() {
     assert_eq!(engine.indicators(1000).unwrap().vwap, Some(10.0));
     assert_eq!(engine.indicators(999).unwrap().ticks, 0);
     assert!(engine.indicators(1001).is_none());
+    // Past 2 MiB of state the growth also asks for huge pages; the state must survive it.
+    engine.on_tick(
+        &Tick {
+            symbol: 40_000,
+            ..t
+        },
+        &mut out,
+    );
+    assert_eq!(engine.symbols(), 40_001);
+    assert_eq!(engine.indicators(1000).unwrap().vwap, Some(10.0));
+    assert_eq!(engine.indicators(40_000).unwrap().ticks, 1);
 }
 
 #[test]
 fn on_ticks_equals_on_tick_one_by_one() {
-    let ticks = MarketGenerator::new(MarketConfig::new(9, 300)).take_vec(30_000);
-    let mut a = SignalEngine::new(300, EngineConfig::default());
-    let mut b = a.clone();
-    let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
-    a.on_ticks(&ticks, &mut out_a);
-    for t in &ticks {
-        b.on_tick(t, &mut out_b);
+    // 300 symbols take the plain loop, 3 000 the prefetching one.
+    for (symbols, n) in [(300u32, 30_000), (3_000, 300_000)] {
+        let ticks = MarketGenerator::new(MarketConfig::new(9, symbols)).take_vec(n);
+        let mut a = SignalEngine::new(symbols as usize, EngineConfig::default());
+        let mut b = a.clone();
+        let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
+        a.on_ticks(&ticks, &mut out_a);
+        for t in &ticks {
+            b.on_tick(t, &mut out_b);
+        }
+        assert!(
+            out_a.len() > 1000,
+            "{symbols} symbols: {} signals",
+            out_a.len()
+        );
+        assert_eq!(out_a, out_b);
+        let last = ticks.last().unwrap().symbol;
+        assert_eq!(a.indicators(last), b.indicators(last));
     }
-    assert!(!out_a.is_empty());
-    assert_eq!(out_a, out_b);
 }
 
 #[test]

@@ -6,8 +6,8 @@
 //! | indicator | ready after | definition |
 //! |---|---|---|
 //! | [`Sma`] (n) | n inputs | mean of the last n inputs |
-//! | [`Ema`] (n) | n inputs | seeded with the SMA of the first n inputs, then `v += α(x − v)`, α = 2/(n+1) |
-//! | [`Rsi`] (n) | n + 1 inputs (n changes) | Wilder: first averages are plain means of n gains/losses, then `avg += (x − avg)/n`; RSI = 100·G/(G+L), 50 when both are 0 |
+//! | [`Ema`] (n) | n inputs | seeded with the SMA of the first n inputs, then `v = (1−α)·v + α·x`, α = 2/(n+1) |
+//! | [`Rsi`] (n) | n + 1 inputs (n changes) | Wilder: first averages are plain means of n gains/losses, then `avg = ((n−1)·avg + x)/n`; RSI = 100·G/(G+L), 50 when both are 0 |
 //! | [`Macd`] (f, s, k) | s + k − 1 inputs | line = EMA(f) − EMA(s); signal = EMA(k) of the line, seeded like [`Ema`]; histogram = line − signal |
 //! | [`Bollinger`] (n, m) | n inputs | middle = SMA(n), bands = middle ± m·σ, σ the *population* deviation of the window |
 //! | [`Vwap`] | 1 input with size > 0 | Σ price·size / Σ size since the last reset |
@@ -22,7 +22,7 @@
 //!   wraps (every n updates) both are **re-anchored**: recomputed from the window with a
 //!   two-pass sum. Rounding error therefore lives at most n updates; the re-anchor costs O(n)
 //!   every n updates, i.e. O(1) amortised.
-//! - **EMAs and Wilder averages** are contractions (`v += α(x − v)`): old rounding errors decay
+//! - **EMAs and Wilder averages** are contractions (`v = β·v + α·x`, β = 1 − α < 1): old rounding errors decay
 //!   geometrically, so they cannot drift.
 //! - **VWAP** sums `price·size` with Neumaier's compensated summation (error independent of the
 //!   number of terms) and `size` in an exact `u64`.
@@ -84,7 +84,7 @@ pub struct Ema {
     value: f64,
     count: u64,
     period: u64,
-    alpha: f64,
+    alpha: Smoothing,
 }
 
 impl Ema {
@@ -123,7 +123,7 @@ impl Ema {
 
     /// The smoothing factor α.
     pub fn alpha(&self) -> f64 {
-        self.alpha
+        self.alpha.alpha
     }
 
     /// Forgets every input.
@@ -141,7 +141,7 @@ pub struct Rsi {
     loss: f64,
     count: u64,
     period: u64,
-    inv_period: f64,
+    inv_period: Smoothing,
 }
 
 impl Rsi {
@@ -157,7 +157,7 @@ impl Rsi {
             loss: 0.0,
             count: 0,
             period: period as u64,
-            inv_period: 1.0 / period as f64,
+            inv_period: Smoothing::wilder(period),
         }
     }
 
@@ -221,9 +221,9 @@ pub(crate) struct MacdPeriods {
     pub fast: u64,
     pub slow: u64,
     pub signal: u64,
-    pub fast_alpha: f64,
-    pub slow_alpha: f64,
-    pub signal_alpha: f64,
+    pub fast_alpha: Smoothing,
+    pub slow_alpha: Smoothing,
+    pub signal_alpha: Smoothing,
 }
 
 impl MacdPeriods {
@@ -490,20 +490,42 @@ impl Window {
 // own compact per-symbol layout; `count` is always the number of inputs including `x`.
 // ---------------------------------------------------------------------------------------------
 
-/// α = 2/(period + 1).
-pub(crate) fn ema_alpha(period: usize) -> f64 {
-    2.0 / (period as f64 + 1.0)
+/// The weights of one smoothing step `v' = β·v + α·x` (β = 1 − α, computed exactly as a ratio).
+/// Written this way the loop-carried chain through `v` is one multiply and one add, not the
+/// subtract, multiply, add of `v + α(x − v)`; both are contractions, so rounding cannot drift.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Smoothing {
+    pub alpha: f64,
+    pub beta: f64,
+}
+
+impl Smoothing {
+    /// Wilder's smoothing over `period`: α = 1/period.
+    pub(crate) fn wilder(period: usize) -> Self {
+        Self {
+            alpha: 1.0 / period as f64,
+            beta: (period - 1) as f64 / period as f64,
+        }
+    }
+}
+
+/// EMA weights: α = 2/(period + 1), β = (period − 1)/(period + 1).
+pub(crate) fn ema_alpha(period: usize) -> Smoothing {
+    Smoothing {
+        alpha: 2.0 / (period as f64 + 1.0),
+        beta: (period as f64 - 1.0) / (period as f64 + 1.0),
+    }
 }
 
 /// The steady-state EMA step.
 #[inline(always)]
-pub(crate) fn ema_step(v: &mut f64, x: f64, alpha: f64) {
-    *v += alpha * (x - *v);
+pub(crate) fn ema_step(v: &mut f64, x: f64, k: Smoothing) {
+    *v = k.beta * *v + k.alpha * x;
 }
 
 /// EMA step with SMA seeding: `v` holds the running sum until `count == period`.
 #[inline(always)]
-pub(crate) fn ema_warm(v: &mut f64, x: f64, count: u64, period: u64, alpha: f64) {
+pub(crate) fn ema_warm(v: &mut f64, x: f64, count: u64, period: u64, alpha: Smoothing) {
     if count < period {
         *v += x;
     } else if count == period {
@@ -539,13 +561,25 @@ pub(crate) fn macd_warm(
     }
 }
 
+/// `max(x, 0)` as one `maxsd` (`f64::max` adds NaN handling the inputs here never need).
+#[inline(always)]
+fn positive_part(x: f64) -> f64 {
+    if x > 0.0 {
+        x
+    } else {
+        0.0
+    }
+}
+
 /// The steady-state Wilder RSI step.
 #[inline(always)]
-pub(crate) fn rsi_step(prev: &mut f64, gain: &mut f64, loss: &mut f64, x: f64, inv_period: f64) {
+pub(crate) fn rsi_step(prev: &mut f64, gain: &mut f64, loss: &mut f64, x: f64, k: Smoothing) {
     let change = x - *prev;
     *prev = x;
-    *gain += inv_period * (change.max(0.0) - *gain);
-    *loss += inv_period * ((-change).max(0.0) - *loss);
+    let up = positive_part(change);
+    let down = up - change; // exactly max(−change, 0)
+    *gain = k.beta * *gain + k.alpha * up;
+    *loss = k.beta * *loss + k.alpha * down;
 }
 
 /// Wilder RSI step during warm-up: plain sums of the first `period` gains/losses, then means.
@@ -557,7 +591,7 @@ pub(crate) fn rsi_warm(
     x: f64,
     count: u64,
     period: u64,
-    inv_period: f64,
+    inv_period: Smoothing,
 ) {
     if count == 1 {
         *prev = x;
@@ -570,8 +604,9 @@ pub(crate) fn rsi_warm(
     }
     let change = x - *prev;
     *prev = x;
-    *gain += change.max(0.0);
-    *loss += (-change).max(0.0);
+    let up = positive_part(change);
+    *gain += up;
+    *loss += up - change;
     if changes == period {
         *gain /= period as f64;
         *loss /= period as f64;
@@ -614,7 +649,7 @@ pub(crate) fn window_slide(
     *mean += d * inv_n;
     if track_m2 {
         // Rounding can push M2 a hair below 0 when the window is (nearly) constant.
-        *m2 = (*m2 + d * (x - *mean + old - old_mean)).max(0.0);
+        *m2 = positive_part(*m2 + d * (x - *mean + old - old_mean));
     }
 }
 
@@ -652,16 +687,14 @@ fn sum4(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
-/// Neumaier's compensated addition: `sum + comp` is the sum with an error independent of the
-/// number of terms added.
+/// Neumaier's compensated addition of a term `y ≥ 0` to a sum `≥ 0`: `sum + comp` is the sum
+/// with an error independent of the number of terms added. (For non-negative operands the
+/// larger magnitude is simply the larger value, which saves Neumaier's `abs` comparison.)
 #[inline(always)]
 pub(crate) fn neumaier_add(sum: &mut f64, comp: &mut f64, y: f64) {
     let t = *sum + y;
-    *comp += if sum.abs() >= y.abs() {
-        (*sum - t) + y
-    } else {
-        (y - t) + *sum
-    };
+    let (big, small) = if *sum >= y { (*sum, y) } else { (y, *sum) };
+    *comp += (big - t) + small;
     *sum = t;
 }
 
@@ -680,11 +713,18 @@ mod tests {
     fn neumaier_keeps_what_a_plain_sum_loses() {
         let (mut s, mut c) = (0.0, 0.0);
         let mut plain = 0.0;
-        for y in [1e16, 1.0, -1e16, 1.0] {
+        // Next to 1e16 (ulp 2) each 1.0 is rounded away by a plain sum.
+        for y in std::iter::once(1e16).chain(std::iter::repeat_n(1.0, 10)) {
             neumaier_add(&mut s, &mut c, y);
             plain += y;
         }
-        assert_eq!(s + c, 2.0);
-        assert_ne!(plain, 2.0, "the plain sum should lose the 1.0 next to 1e16");
+        assert_eq!(s + c, 1e16 + 10.0);
+        assert_eq!(plain, 1e16, "the plain sum should lose every 1.0");
+        // Order does not matter: a large term after small ones.
+        let (mut s, mut c) = (0.0, 0.0);
+        for y in [1.0, 1.0, 1e16] {
+            neumaier_add(&mut s, &mut c, y);
+        }
+        assert_eq!(s + c, 1e16 + 2.0);
     }
 }
