@@ -96,7 +96,12 @@ async fn drop_newest_counts_every_drop() {
         let pipeline =
             Pipeline::start(small(shards, OverloadPolicy::DropNewest), sink.clone()).unwrap();
         let producer = pipeline.producer();
-        for batch in input.chunks(100) {
+        // Single ticks first, then batches: both paths drop and count.
+        let (singles, batches) = input.split_at(5_000);
+        for tick in singles {
+            producer.send(*tick).await.unwrap();
+        }
+        for batch in batches.chunks(100) {
             producer.send_batch(batch).await.unwrap();
         }
         let stats = timeout(LIMIT, pipeline.shutdown()).await.unwrap();

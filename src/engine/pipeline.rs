@@ -289,6 +289,27 @@ impl Router {
         let low = self.m.wrapping_mul(u64::from(symbol));
         ((u128::from(low) * u128::from(self.shards)) >> 64) as usize
     }
+
+    /// Appends ticks from the front of `ticks` to their shard's buffer until one buffer holds
+    /// `chunk` ticks or `ticks` runs out; returns how many ticks were taken and the full shard.
+    /// A plain function, not part of the `async` caller, so the hot loop keeps its state in
+    /// registers rather than in the future.
+    fn route_until_full(
+        self,
+        ticks: &[Tick],
+        bufs: &mut [Vec<Tick>],
+        chunk: usize,
+    ) -> (usize, Option<usize>) {
+        for (i, tick) in ticks.iter().enumerate() {
+            let shard = self.route(tick.symbol);
+            let buf = &mut bufs[shard];
+            buf.push(*tick);
+            if buf.len() >= chunk {
+                return (i + 1, Some(shard));
+            }
+        }
+        (ticks.len(), None)
+    }
 }
 
 /// Counts of one shard, made by the shard's task.
@@ -412,6 +433,8 @@ impl PipelineStats {
 enum Msg {
     /// Ticks to process.
     Batch(Vec<Tick>),
+    /// One tick to process (from [`Producer::send`]).
+    One(Tick),
     /// Shut down after draining.
     Close,
 }
@@ -577,10 +600,35 @@ impl Producer {
     /// Sends one tick to its symbol's shard. Slow next to [`Producer::send_batch`]: every tick
     /// pays a queue operation and possibly a wake-up.
     pub async fn send(&self, tick: Tick) -> Result<(), PipelineClosed> {
-        let shard = self.shared.router.route(tick.symbol);
-        let mut buf = self.shared.links[shard].take_buf(1);
-        buf.push(tick);
-        self.enqueue(shard, buf).await
+        // A tick travels alone, without a `Vec` (an allocation per tick once the pool runs dry
+        // under many single-tick producers was the largest cost here).
+        let link = &self.shared.links[self.shared.router.route(tick.symbol)];
+        match self.shared.overload {
+            OverloadPolicy::Block => {
+                let permit = link.permits.acquire().await.map_err(|_| PipelineClosed)?;
+                permit.forget();
+            }
+            OverloadPolicy::DropNewest => {
+                tokio::task::consume_budget().await;
+                match link.permits.try_acquire() {
+                    Ok(permit) => permit.forget(),
+                    Err(TryAcquireError::Closed) => return Err(PipelineClosed),
+                    Err(TryAcquireError::NoPermits) => {
+                        let before = link.dropped.fetch_add(1, Ordering::Relaxed);
+                        return if before & SEALED != 0 {
+                            Err(PipelineClosed)
+                        } else {
+                            Ok(())
+                        };
+                    }
+                }
+            }
+        }
+        if link.tx.send(Msg::One(tick)).is_err() {
+            link.permits.add_permits(1);
+            return Err(PipelineClosed);
+        }
+        Ok(())
     }
 
     /// Sends ticks, routed by symbol: each shard receives its ticks in slice order, in batches
@@ -608,13 +656,13 @@ impl Producer {
             .iter()
             .map(|link| link.take_buf(chunk))
             .collect();
-        for tick in ticks {
-            let shard = router.route(tick.symbol);
-            let buf = &mut bufs[shard];
-            buf.push(*tick);
-            if buf.len() == chunk {
+        let mut rest = ticks;
+        while !rest.is_empty() {
+            let (used, full) = router.route_until_full(rest, &mut bufs, chunk);
+            rest = &rest[used..];
+            if let Some(shard) = full {
                 let next = self.shared.links[shard].take_buf(chunk);
-                let full = std::mem::replace(buf, next);
+                let full = std::mem::replace(&mut bufs[shard], next);
                 if let Err(closed) = self.enqueue(shard, full).await {
                     self.recycle_all(bufs);
                     return Err(closed);
@@ -765,25 +813,14 @@ impl ShardWorker {
             };
             match msg {
                 Msg::Batch(ticks) => {
-                    // `try_recv` does not count against tokio's cooperative budget: yield now
-                    // and then so other tasks on this worker get their turn under a flood.
-                    tokio::task::consume_budget().await;
-                    let dequeued = Instant::now();
-                    let n = ticks.len();
-                    let held = self.capacity - link.permits.available_permits() - unreleased;
-                    self.stats.max_queue_depth = self.stats.max_queue_depth.max(held);
-                    unreleased += n;
-                    if unreleased >= release_at {
-                        link.permits.add_permits(std::mem::take(&mut unreleased));
-                    }
-                    self.stats.received += n as u64;
-                    self.engine.on_ticks(&ticks, &mut self.signals);
-                    self.stats.processed += n as u64;
-                    self.stats.signals += self.signals.len() as u64;
-                    self.stats.batches += 1;
-                    sink.on_batch(self.index, &ticks, &self.signals, dequeued);
-                    self.signals.clear();
+                    self.process(link, &mut sink, &ticks, &mut unreleased, release_at)
+                        .await;
                     link.recycle(ticks);
+                }
+                Msg::One(tick) => {
+                    let ticks = std::slice::from_ref(&tick);
+                    self.process(link, &mut sink, ticks, &mut unreleased, release_at)
+                        .await;
                 }
                 Msg::Close => {
                     // Later sends fail; what is buffered is still delivered, then recv ends.
@@ -797,6 +834,36 @@ impl ShardWorker {
         self.stats.dropped = link.dropped.fetch_or(SEALED, Ordering::Relaxed) & !SEALED;
         self.stats.received += self.stats.dropped;
         self.stats
+    }
+
+    /// Runs one dequeued batch through the engine and the sink; hands queue room back once
+    /// `release_at` ticks of it have accumulated.
+    async fn process<S: SignalSink>(
+        &mut self,
+        link: &ShardLink,
+        sink: &mut S,
+        ticks: &[Tick],
+        unreleased: &mut usize,
+        release_at: usize,
+    ) {
+        // `try_recv` does not count against tokio's cooperative budget: yield now and then so
+        // other tasks on this worker get their turn under a flood.
+        tokio::task::consume_budget().await;
+        let dequeued = Instant::now();
+        let n = ticks.len();
+        let held = self.capacity - link.permits.available_permits() - *unreleased;
+        self.stats.max_queue_depth = self.stats.max_queue_depth.max(held);
+        *unreleased += n;
+        if *unreleased >= release_at {
+            link.permits.add_permits(std::mem::take(unreleased));
+        }
+        self.stats.received += n as u64;
+        self.engine.on_ticks(ticks, &mut self.signals);
+        self.stats.processed += n as u64;
+        self.stats.signals += self.signals.len() as u64;
+        self.stats.batches += 1;
+        sink.on_batch(self.index, ticks, &self.signals, dequeued);
+        self.signals.clear();
     }
 }
 
@@ -857,6 +924,14 @@ mod tests {
             s.check(OverloadPolicy::Block),
             Err(InvariantViolation::TotalsMismatch)
         );
+    }
+
+    #[test]
+    fn handles_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Producer>();
+        send_sync::<Pipeline>();
+        send_sync::<ProgressSink>();
     }
 
     #[test]
