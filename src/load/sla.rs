@@ -106,10 +106,10 @@ impl Sla {
         );
         above(
             "cpu_pct",
-            "mean CPU",
+            "mean CPU of the system under test",
             " %",
             self.max_cpu_pct,
-            monitor.cpu_mean_pct,
+            monitor.sut_cpu_mean_pct,
         );
         above(
             "memory_growth_mib",
@@ -204,6 +204,24 @@ mod tests {
             rss_growth_bytes: growth_mib << 20,
             self_cpu_pct: 0.01,
         }
+    }
+
+    #[test]
+    fn the_cpu_check_judges_the_system_under_test_not_the_load_generator() {
+        // The producers spin: a process at 95 % of which 60 points are the harness's own threads
+        // has a system under test at 35 %, within the limit; the same SUT at 85 % breaches it.
+        let mut busy_harness = monitor(95.0, 1);
+        busy_harness.sut_cpu_mean_pct = 35.0;
+        busy_harness.harness_cpu_mean_pct = 60.0;
+        let m = metrics(50_000.0, 0, 1.0);
+        assert!(Sla::default().judge(&m, &busy_harness).passed);
+        busy_harness.sut_cpu_mean_pct = 85.0;
+        let v = Sla::default().judge(&m, &busy_harness);
+        assert_eq!(v.breaches.len(), 1, "{v:?}");
+        assert_eq!(
+            (v.breaches[0].check.as_str(), v.breaches[0].actual),
+            ("cpu_pct", 85.0)
+        );
     }
 
     #[test]
