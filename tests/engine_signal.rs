@@ -411,3 +411,29 @@ fn engine_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<SignalEngine>();
 }
+
+#[test]
+fn a_symbol_id_beyond_max_symbols_is_skipped_and_counted_not_allocated() {
+    use tickbench::engine::signal::MAX_SYMBOLS;
+    let mut engine = SignalEngine::new(4, EngineConfig::default());
+    let mut out = Vec::new();
+    let t = Tick {
+        ts_ns: 1,
+        price: 100.0,
+        symbol: u32::MAX,
+        size: 10,
+    };
+    engine.on_tick(&t, &mut out);
+    engine.on_ticks(&[t, Tick { symbol: 3, ..t }], &mut out);
+    assert_eq!(engine.rejected_ticks(), 2);
+    assert_eq!(engine.symbols(), 4, "no state was grown for the bad ids");
+    assert_eq!(
+        engine.indicators(3).unwrap().ticks,
+        1,
+        "good ticks still count"
+    );
+    let err = SignalEngine::try_new(MAX_SYMBOLS + 1, EngineConfig::default())
+        .err()
+        .expect("too many symbols is a config error");
+    assert_eq!(err.field, "symbols");
+}

@@ -331,7 +331,14 @@ pub struct SignalEngine {
     states: Vec<SymbolState>,
     /// `bollinger_period` prices per symbol, symbol-major.
     rings: Vec<f64>,
+    /// Ticks skipped because their symbol id was at or beyond [`MAX_SYMBOLS`].
+    rejected: u64,
 }
+
+/// Symbol ids are dense; state is linear in the largest id seen (≈ 300 B per symbol), so ids
+/// at or beyond this bound (≈ 1.2 GB of state) are refused instead of exhausting memory: such a
+/// tick is skipped and counted in [`SignalEngine::rejected_ticks`].
+pub const MAX_SYMBOLS: usize = 1 << 22;
 
 impl SignalEngine {
     /// An engine with state for symbols `0..symbols` (more are added on demand).
@@ -348,12 +355,20 @@ impl SignalEngine {
     /// An engine with state for symbols `0..symbols`, or the config's first invalid field.
     pub fn try_new(symbols: usize, config: EngineConfig) -> Result<Self, EngineConfigError> {
         config.validate()?;
+        if symbols > MAX_SYMBOLS {
+            return Err(EngineConfigError {
+                field: "symbols",
+                value: symbols.to_string(),
+                expected: "at most MAX_SYMBOLS (4194304)",
+            });
+        }
         let p = Params::new(&config);
         Ok(Self {
             states: huge_page_vec(symbols, SymbolState::default()),
             rings: huge_page_vec(symbols * p.window, 0.0),
             p,
             config,
+            rejected: 0,
         })
     }
 
@@ -367,14 +382,20 @@ impl SignalEngine {
         self.states.len()
     }
 
+    /// Ticks skipped so far because their symbol id was at or beyond [`MAX_SYMBOLS`].
+    pub fn rejected_ticks(&self) -> u64 {
+        self.rejected
+    }
+
     /// Ticks per symbol before all its indicators are past warm-up.
     pub fn warm_up_ticks(&self) -> u64 {
         self.p.warm
     }
 
     /// Updates the tick's symbol state and pushes 0 or more signals onto `out`. A symbol id
-    /// beyond the current state grows it (memory is linear in the largest id); apart from that
-    /// and `out` growing, nothing allocates.
+    /// beyond the current state grows it (memory is linear in the largest id); an id at or
+    /// beyond [`MAX_SYMBOLS`] is skipped and counted ([`SignalEngine::rejected_ticks`]). Apart
+    /// from growth and `out` growing, nothing allocates.
     #[inline]
     pub fn on_tick(&mut self, tick: &Tick, out: &mut Vec<Signal>) {
         self.update(tick, out);
@@ -385,8 +406,8 @@ impl SignalEngine {
     #[inline(always)]
     fn update(&mut self, tick: &Tick, out: &mut Vec<Signal>) {
         let sym = tick.symbol as usize;
-        if sym >= self.states.len() {
-            self.grow(sym + 1);
+        if sym >= self.states.len() && !self.grow(sym + 1) {
+            return;
         }
         let n = self.p.window;
         debug_assert_eq!(self.rings.len(), self.states.len() * n);
@@ -497,7 +518,11 @@ impl SignalEngine {
 
     #[cold]
     #[inline(never)]
-    fn grow(&mut self, symbols: usize) {
+    fn grow(&mut self, symbols: usize) -> bool {
+        if symbols > MAX_SYMBOLS {
+            self.rejected += 1;
+            return false;
+        }
         self.states.reserve(symbols - self.states.len());
         advise_huge_pages(&mut self.states);
         self.states.resize(symbols, SymbolState::default());
@@ -505,6 +530,7 @@ impl SignalEngine {
         self.rings.reserve(ring_len - self.rings.len());
         advise_huge_pages(&mut self.rings);
         self.rings.resize(ring_len, 0.0);
+        true
     }
 }
 
