@@ -432,8 +432,8 @@ fn a_symbol_id_beyond_max_symbols_is_skipped_and_counted_not_allocated() {
         1,
         "good ticks still count"
     );
-    let err = SignalEngine::try_new(MAX_SYMBOLS + 1, EngineConfig::default())
-        .err()
-        .expect("too many symbols is a config error");
+    let Err(err) = SignalEngine::try_new(MAX_SYMBOLS + 1, EngineConfig::default()) else {
+        panic!("too many symbols must be a config error");
+    };
     assert_eq!(err.field, "symbols");
 }
