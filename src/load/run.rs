@@ -221,28 +221,13 @@ impl Progress {
     }
 }
 
-/// Formats a time as RFC 3339 UTC with seconds, e.g. `2026-11-27T22:11:37Z`.
+/// Formats a time as RFC 3339 UTC with seconds, e.g. `2026-11-27T22:11:37Z` (the same format
+/// as stored baselines' timestamps: [`crate::baseline::machine::rfc3339`]).
 pub fn rfc3339_utc(t: SystemTime) -> String {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::baseline::machine::rfc3339(secs)
 }
 
 #[cfg(test)]
