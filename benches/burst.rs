@@ -42,30 +42,14 @@ fn burst_sizes() -> Vec<usize> {
 
 const SHARDS: [usize; 2] = [1, 2];
 
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime")
-}
-
 fn burst(n: usize) -> Vec<Tick> {
     MarketGenerator::new(MarketConfig::default()).take_vec(n)
-}
-
-/// Ticks that bring every symbol's indicators past warm-up before anything is timed.
-fn warm_up() -> Vec<Tick> {
-    MarketGenerator::new(MarketConfig {
-        seed: 7,
-        ..MarketConfig::default()
-    })
-    .take_vec(200_000)
 }
 
 fn bare_engine(g: &mut BenchmarkGroup<'_, WallTime>, ticks: &[Tick]) {
     let mut engine = SignalEngine::new(64, EngineConfig::default());
     let mut out = Vec::new();
-    engine.on_ticks(&warm_up(), &mut out);
+    engine.on_ticks(&common::warm_up(), &mut out);
     g.bench_function("engine_bare", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -93,7 +77,7 @@ fn pipeline(g: &mut BenchmarkGroup<'_, WallTime>, ticks: &[Tick], rt: &Runtime, 
     };
     let producer = pipe.producer();
     rt.block_on(async {
-        let warm = warm_up();
+        let warm = common::warm_up();
         sink.arm(warm.len() as u64);
         producer.send_batch(&warm).await.expect("pipeline open");
         sink.wait().await;
@@ -121,7 +105,7 @@ fn pipeline(g: &mut BenchmarkGroup<'_, WallTime>, ticks: &[Tick], rt: &Runtime, 
 }
 
 fn bursts(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = common::runtime();
     for n in burst_sizes() {
         let ticks = burst(n);
         let mut g = c.benchmark_group(format!("burst_{n}"));

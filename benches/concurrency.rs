@@ -49,24 +49,8 @@ fn ticks_per_iteration(batch: usize) -> usize {
     }
 }
 
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime")
-}
-
 fn stream(n: usize) -> Vec<Tick> {
     MarketGenerator::new(MarketConfig::default()).take_vec(n)
-}
-
-/// Ticks that bring every symbol's indicators past warm-up before anything is timed.
-fn warm_up() -> Vec<Tick> {
-    MarketGenerator::new(MarketConfig {
-        seed: 7,
-        ..MarketConfig::default()
-    })
-    .take_vec(200_000)
 }
 
 /// `ticks` cut into `producers` contiguous shares.
@@ -78,7 +62,7 @@ fn shares(ticks: &[Tick], producers: usize) -> Vec<Arc<[Tick]>> {
 fn bare_engine(g: &mut BenchmarkGroup<'_, WallTime>, ticks: &[Tick], batch: usize) {
     let mut engine = SignalEngine::new(64, EngineConfig::default());
     let mut out = Vec::new();
-    engine.on_ticks(&warm_up(), &mut out);
+    engine.on_ticks(&common::warm_up(), &mut out);
     g.bench_function("engine_bare", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -113,7 +97,7 @@ fn pipeline(
         Pipeline::start(cfg, sink.clone()).expect("pipeline config")
     };
     rt.block_on(async {
-        let warm = warm_up();
+        let warm = common::warm_up();
         sink.arm(warm.len() as u64);
         pipe.producer()
             .send_batch(&warm)
@@ -175,7 +159,7 @@ async fn send_all(producer: &tickbench::engine::pipeline::Producer, ticks: &[Tic
 }
 
 fn concurrency(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = common::runtime();
     for batch in BATCH_SIZES {
         let n = ticks_per_iteration(batch);
         let ticks = stream(n);

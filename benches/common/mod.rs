@@ -123,3 +123,23 @@ impl Profiler for FlamegraphProfiler {
         }
     }
 }
+
+/// The multi-thread tokio runtime the pipeline benches run on: one worker per core of the
+/// 2-core machines this suite is measured on. Build it outside the timed code.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Ticks (another seed than the measured stream) that bring every symbol's indicators past
+/// warm-up before anything is timed.
+pub fn warm_up() -> Vec<tickbench::engine::tick::Tick> {
+    use tickbench::engine::tick::{MarketConfig, MarketGenerator};
+    MarketGenerator::new(MarketConfig {
+        seed: 7,
+        ..MarketConfig::default()
+    })
+    .take_vec(200_000)
+}
