@@ -1,6 +1,6 @@
 //! Markdown for a pull-request comment: a table with regressions in bold and the basis notes.
 
-use super::{compare_footer, fmt_ns, fmt_pct, fmt_rate, Format};
+use super::{compare_cells, compare_footer, fmt_ns, fmt_rate, Format};
 use crate::baseline::compare::{Comparison, Verdict};
 use crate::baseline::summary::Summary;
 
@@ -47,22 +47,11 @@ impl Format for Markdown {
                 Verdict::Improved => "🟢 **improved**".to_string(),
                 v => v.as_str().to_string(),
             };
+            let [old, new, change, ci, p, basis] = compare_cells(r, ", ");
             out.push_str(&format!(
-                "| `{}`{} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| `{}`{} | {old} | {new} | {change} | {ci} | {p} | {basis} | {verdict} |\n",
                 cell(&r.id),
                 if r.anchor { " (anchor)" } else { "" },
-                r.old
-                    .as_ref()
-                    .map_or_else(String::new, |s| fmt_ns(s.estimate_ns)),
-                r.new
-                    .as_ref()
-                    .map_or_else(String::new, |s| fmt_ns(s.estimate_ns)),
-                fmt_pct(r.change_pct),
-                r.ci_pct
-                    .map_or_else(String::new, |[lo, hi]| format!("[{lo:+.1}, {hi:+.1}]")),
-                r.p_value.map_or_else(String::new, |p| format!("{p:.3}")),
-                r.basis.map_or("", |b| b.as_str()),
-                verdict,
             ));
         }
         out.push('\n');

@@ -117,6 +117,29 @@ pub fn verdict_label(b: &crate::baseline::compare::BenchmarkComparison) -> Strin
     }
 }
 
+/// The cells shared by the text formats' compare rows, in column order: old, new, change, CI,
+/// p, basis. `ci_sep` goes between the interval's bounds (`" "` in tables, `", "` in markdown).
+pub fn compare_cells(
+    b: &crate::baseline::compare::BenchmarkComparison,
+    ci_sep: &str,
+) -> [String; 6] {
+    use crate::baseline::compare::SideStats;
+    let estimate = |s: &Option<SideStats>| {
+        s.as_ref()
+            .map_or_else(String::new, |s| fmt_ns(s.estimate_ns))
+    };
+    [
+        estimate(&b.old),
+        estimate(&b.new),
+        fmt_pct(b.change_pct),
+        b.ci_pct.map_or_else(String::new, |[lo, hi]| {
+            format!("[{lo:+.1}{ci_sep}{hi:+.1}]")
+        }),
+        b.p_value.map_or_else(String::new, |p| format!("{p:.3}")),
+        b.basis.map_or("", |b| b.as_str()).into(),
+    ]
+}
+
 /// The one-line account of a comparison's basis, drift and counts, shared by text formats.
 pub fn compare_footer(c: &Comparison) -> Vec<String> {
     let mut lines = Vec::new();

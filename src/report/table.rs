@@ -3,7 +3,7 @@
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::{compare_footer, fmt_ns, fmt_pct, fmt_rate, verdict_label, Format};
+use super::{compare_cells, compare_footer, fmt_ns, fmt_rate, verdict_label, Format};
 use crate::baseline::compare::Comparison;
 use crate::baseline::summary::Summary;
 
@@ -58,25 +58,13 @@ impl Format for Table {
             "verdict",
         ]);
         for r in &c.benchmarks {
-            b.push_record([
-                if r.anchor {
-                    format!("{} (anchor)", r.id)
-                } else {
-                    r.id.clone()
-                },
-                r.old
-                    .as_ref()
-                    .map_or_else(String::new, |s| fmt_ns(s.estimate_ns)),
-                r.new
-                    .as_ref()
-                    .map_or_else(String::new, |s| fmt_ns(s.estimate_ns)),
-                fmt_pct(r.change_pct),
-                r.ci_pct
-                    .map_or_else(String::new, |[lo, hi]| format!("[{lo:+.1} {hi:+.1}]")),
-                r.p_value.map_or_else(String::new, |p| format!("{p:.3}")),
-                r.basis.map_or("", |b| b.as_str()).into(),
-                verdict_label(r),
-            ]);
+            let id = if r.anchor {
+                format!("{} (anchor)", r.id)
+            } else {
+                r.id.clone()
+            };
+            let [old, new, change, ci, p, basis] = compare_cells(r, " ");
+            b.push_record([id, old, new, change, ci, p, basis, verdict_label(r)]);
         }
         let mut out = render(b);
         out.push('\n');
