@@ -26,7 +26,6 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 use tickbench::engine::pipeline::{Pipeline, PipelineConfig, ProgressSink};
-use tickbench::engine::signal::{EngineConfig, SignalEngine};
 use tickbench::engine::tick::{MarketConfig, MarketGenerator, Tick};
 use tokio::runtime::Runtime;
 
@@ -44,25 +43,6 @@ const SHARDS: [usize; 2] = [1, 2];
 
 fn burst(n: usize) -> Vec<Tick> {
     MarketGenerator::new(MarketConfig::default()).take_vec(n)
-}
-
-fn bare_engine(g: &mut BenchmarkGroup<'_, WallTime>, ticks: &[Tick]) {
-    let mut engine = SignalEngine::new(64, EngineConfig::default());
-    let mut out = Vec::new();
-    engine.on_ticks(&common::warm_up(), &mut out);
-    g.bench_function("engine_bare", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                out.clear();
-                let start = Instant::now();
-                engine.on_ticks(black_box(ticks), &mut out);
-                total += start.elapsed();
-                black_box(out.len());
-            }
-            total
-        })
-    });
 }
 
 fn pipeline(g: &mut BenchmarkGroup<'_, WallTime>, ticks: &[Tick], rt: &Runtime, shards: usize) {
@@ -110,7 +90,8 @@ fn bursts(c: &mut Criterion) {
         let ticks = burst(n);
         let mut g = c.benchmark_group(format!("burst_{n}"));
         g.throughput(Throughput::Elements(n as u64));
-        bare_engine(&mut g, &ticks);
+        // The whole burst in one `on_ticks` call.
+        common::bench_bare_engine(&mut g, &ticks, ticks.len().max(1));
         for shards in SHARDS {
             pipeline(&mut g, &ticks, &rt, shards);
         }

@@ -27,7 +27,6 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 use tickbench::engine::pipeline::{Pipeline, PipelineConfig, ProgressSink};
-use tickbench::engine::signal::{EngineConfig, SignalEngine};
 use tickbench::engine::tick::{MarketConfig, MarketGenerator, Tick};
 use tokio::runtime::Runtime;
 
@@ -57,27 +56,6 @@ fn stream(n: usize) -> Vec<Tick> {
 fn shares(ticks: &[Tick], producers: usize) -> Vec<Arc<[Tick]>> {
     let per = ticks.len().div_ceil(producers);
     ticks.chunks(per).map(Arc::from).collect()
-}
-
-fn bare_engine(g: &mut BenchmarkGroup<'_, WallTime>, ticks: &[Tick], batch: usize) {
-    let mut engine = SignalEngine::new(64, EngineConfig::default());
-    let mut out = Vec::new();
-    engine.on_ticks(&common::warm_up(), &mut out);
-    g.bench_function("engine_bare", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                out.clear();
-                let start = Instant::now();
-                for part in black_box(ticks).chunks(batch) {
-                    engine.on_ticks(part, &mut out);
-                }
-                total += start.elapsed();
-                black_box(out.len());
-            }
-            total
-        })
-    });
 }
 
 fn pipeline(
@@ -165,7 +143,7 @@ fn concurrency(c: &mut Criterion) {
         let ticks = stream(n);
         let mut g = c.benchmark_group(format!("concurrency_batch_{batch}"));
         g.throughput(Throughput::Elements(n as u64));
-        bare_engine(&mut g, &ticks, batch);
+        common::bench_bare_engine(&mut g, &ticks, batch);
         for shards in SHARDS {
             pipeline(&mut g, &rt, &ticks, batch, shards);
         }

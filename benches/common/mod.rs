@@ -143,3 +143,33 @@ pub fn warm_up() -> Vec<tickbench::engine::tick::Tick> {
     })
     .take_vec(200_000)
 }
+
+/// `engine_bare` in `g`: the signal engine alone over `ticks` in batches of `batch` (one
+/// `on_ticks` call per batch), warmed up first, timed end to end like the pipeline beside it.
+pub fn bench_bare_engine(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    ticks: &[tickbench::engine::tick::Tick],
+    batch: usize,
+) {
+    use std::hint::black_box;
+    use std::time::{Duration, Instant};
+    use tickbench::engine::signal::{EngineConfig, SignalEngine};
+    let mut engine = SignalEngine::new(64, EngineConfig::default());
+    let mut out = Vec::new();
+    engine.on_ticks(&warm_up(), &mut out);
+    g.bench_function("engine_bare", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                out.clear();
+                let start = Instant::now();
+                for part in black_box(ticks).chunks(batch) {
+                    engine.on_ticks(part, &mut out);
+                }
+                total += start.elapsed();
+                black_box(out.len());
+            }
+            total
+        })
+    });
+}
