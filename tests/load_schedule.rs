@@ -104,12 +104,7 @@ fn back_pressure_shows_as_late_sends_and_a_rate_breach() {
     assert!(m.send_lag.max_us > 100_000.0, "{m:?}");
     // Latency from planned time includes the time spent waiting to be sent.
     assert!(m.latency_total.p99_us > 100_000.0, "{m:?}");
-    let checks: Vec<&str> = report
-        .verdict
-        .breaches
-        .iter()
-        .map(|b| b.check.as_str())
-        .collect();
+    let checks = report.verdict.breached_checks();
     assert!(
         checks.contains(&"rate_ratio") && checks.contains(&"p95_ms"),
         "{checks:?}"

@@ -67,12 +67,7 @@ fn the_same_run_without_the_stall_passes_its_latency_checks() {
         Ok(QueueTarget::start(rec, worker(None)))
     })
     .unwrap();
-    let checks: Vec<&str> = report
-        .verdict
-        .breaches
-        .iter()
-        .map(|b| b.check.as_str())
-        .collect();
+    let checks = report.verdict.breached_checks();
     assert!(
         !checks.contains(&"p95_ms") && !checks.contains(&"failures"),
         "{checks:?}"

@@ -65,6 +65,13 @@ pub struct Verdict {
     pub breaches: Vec<Breach>,
 }
 
+impl Verdict {
+    /// The names of the breached checks (`p95_ms`, `cpu_pct`, …), in order.
+    pub fn breached_checks(&self) -> Vec<&str> {
+        self.breaches.iter().map(|b| b.check.as_str()).collect()
+    }
+}
+
 impl Sla {
     /// Judges a run's metrics and monitor figures.
     pub fn judge(&self, metrics: &PerformanceMetrics, monitor: &MonitorReport) -> Verdict {
@@ -233,7 +240,7 @@ mod tests {
     #[test]
     fn every_breach_is_listed() {
         let v = Sla::default().judge(&metrics(150_000.0, 3, 0.5), &monitor(95.0, 100));
-        let checks: Vec<&str> = v.breaches.iter().map(|b| b.check.as_str()).collect();
+        let checks = v.breached_checks();
         assert!(!v.passed);
         assert_eq!(
             checks,
