@@ -612,7 +612,7 @@ fn step<const WARM: bool>(
     *slot = x;
     if pos + 1 == n {
         st.pos = 0;
-        window_reanchor(ring, &mut st.mean, &mut st.m2, p.window_inv, true);
+        window_reanchor::<true>(ring, x, &mut st.mean, &mut st.m2, p.window_inv);
     } else {
         st.pos = pos as u32 + 1;
     }
