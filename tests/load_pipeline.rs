@@ -19,6 +19,7 @@ fn profile() -> LoadProfile {
         producers: 2,
         symbols: 16,
         shards: 2,
+        release_interval_us: 20.0,
     }
 }
 

@@ -19,6 +19,7 @@ fn profile(rate: f64, duration_s: f64) -> LoadProfile {
         producers: 1,
         symbols: 8,
         shards: 1,
+        release_interval_us: 20.0,
     }
 }
 

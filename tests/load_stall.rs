@@ -21,6 +21,7 @@ fn short(name: &str) -> LoadProfile {
         producers: 1,
         symbols: 8,
         shards: 1,
+        release_interval_us: 20.0,
     }
 }
 

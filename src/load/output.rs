@@ -71,7 +71,7 @@ pub fn table(r: &LoadReport) -> String {
     let mon = &r.monitor;
     let mut out = format!(
         "load test '{}' at {}: {:.0} ticks/s + bursts of {} every {} ms, {} s after {} s warm-up, \
-         {} producer(s), {} shard(s), {} symbols\n",
+         {} producer(s), {} shard(s), {} symbols, released on a {} µs grid\n",
         p.name,
         r.timestamp,
         p.rate,
@@ -81,7 +81,8 @@ pub fn table(r: &LoadReport) -> String {
         p.warmup_s,
         p.producers,
         p.shards,
-        p.symbols
+        p.symbols,
+        p.release_interval_us
     );
 
     let mut lat = Builder::new();

@@ -15,6 +15,7 @@
 //! producers = 1            # concurrent sending threads sharing the schedule
 //! symbols = 64             # symbols in the synthetic market
 //! shards = 1               # pipeline shards (tokio workers)
+//! release_interval_us = 10.0 # producers release due ticks on a 10 µs grid (0 = per tick)
 //! ```
 //!
 //! Every field but `rate` and `duration_s` may be left out and takes the `quick` preset's value.
@@ -94,6 +95,14 @@ pub struct LoadProfile {
     /// Pipeline shards, each on its own tokio worker thread.
     #[serde(default = "default_shards")]
     pub shards: u32,
+    /// Microseconds between a producer's release points: it wakes on the grid
+    /// `t0 + k · release_interval` and releases every tick already due as one batch, so at high
+    /// rates it hands over a batch per interval instead of waking (and waking the pipeline)
+    /// once per tick. Each tick's latency still counts from its own planned time, so the wait
+    /// for the next release point (at most this interval) is part of the measured latency,
+    /// never hidden. 0 releases each tick at its planned time.
+    #[serde(default = "default_release_interval_us")]
+    pub release_interval_us: f64,
 }
 
 fn default_name() -> String {
@@ -117,6 +126,11 @@ fn default_symbols() -> u32 {
 fn default_shards() -> u32 {
     1
 }
+fn default_release_interval_us() -> f64 {
+    10.0
+}
+/// Largest release interval: a grid coarser than this is a burst profile, not a release grid.
+const MAX_RELEASE_INTERVAL_US: f64 = 1_000_000.0;
 
 /// Upper bound on `producers`: more threads than this only measure the OS scheduler.
 pub const MAX_PRODUCERS: u32 = 256;
@@ -139,6 +153,7 @@ impl LoadProfile {
             producers: default_producers(),
             symbols: default_symbols(),
             shards: default_shards(),
+            release_interval_us: default_release_interval_us(),
         }
     }
 
@@ -250,6 +265,17 @@ impl LoadProfile {
                 format!("must be 1..={MAX_SHARDS}, got {}", self.shards),
             );
         }
+        if !(self.release_interval_us.is_finite()
+            && (0.0..=MAX_RELEASE_INTERVAL_US).contains(&self.release_interval_us))
+        {
+            return invalid(
+                "release_interval_us",
+                format!(
+                    "must be 0..={MAX_RELEASE_INTERVAL_US} microseconds, got {}",
+                    self.release_interval_us
+                ),
+            );
+        }
         Ok(())
     }
 
@@ -266,6 +292,11 @@ impl LoadProfile {
     /// Warm-up plus measured window: how long ticks are offered.
     pub fn total(&self) -> Duration {
         self.warmup() + self.duration()
+    }
+
+    /// The release grid's step in ns (0 = release each tick at its planned time).
+    pub fn release_interval_ns(&self) -> u64 {
+        (self.release_interval_us * 1e3).round() as u64
     }
 
     /// Whether the profile has bursts at all.
@@ -299,6 +330,32 @@ mod tests {
         LoadProfile::full().validate().unwrap();
         assert!(LoadProfile::quick().total() <= Duration::from_secs(10));
         assert_eq!(LoadProfile::full().duration(), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn release_interval_is_validated_and_defaults_in_files() {
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 2e6] {
+            let p = LoadProfile {
+                release_interval_us: bad,
+                ..LoadProfile::quick()
+            };
+            match p.validate() {
+                Err(ProfileError::Invalid { field, problem }) => {
+                    assert_eq!(field, "release_interval_us");
+                    assert!(problem.contains(&bad.to_string()), "{problem}");
+                }
+                other => panic!("{bad}: expected an error, got {other:?}"),
+            }
+        }
+        let p: LoadProfile = toml::from_str("rate = 10.0\nduration_s = 1.0").unwrap();
+        assert_eq!(p.release_interval_us, 10.0);
+        assert_eq!(p.release_interval_ns(), 10_000);
+        let p = LoadProfile {
+            release_interval_us: 0.0,
+            ..LoadProfile::quick()
+        };
+        p.validate().unwrap();
+        assert_eq!(p.release_interval_ns(), 0);
     }
 
     #[test]
