@@ -584,7 +584,9 @@ fn encode(buf: &mut Vec<u8>, seq: Seq, s: &Signal) {
     });
     rec.hex16(s.strength.to_bits());
     rec.byte(b' ');
-    rec.u64(reason_code(s.reason));
+    let reason = reason_code(s.reason);
+    debug_assert!(reason < 10, "reason codes are one digit");
+    rec.byte(b'0' + reason as u8);
     rec.byte(b' ');
     let crc = crc32(rec.as_bytes());
     rec.hex8(crc);
