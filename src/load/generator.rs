@@ -15,8 +15,9 @@
 //! before it (with the thread's timer slack cut to 1 µs, so the sleep ends on time) and spins
 //! the rest. At 1 M ticks/s a producer that released every tick at its own time would hand
 //! the pipeline a million one-tick batches a second, each waking a shard; on this 2-core
-//! machine that put the quick profile's p99 near 0.5 ms. On the default 10 µs grid it hands
-//! over 10-tick batches and the p99 fell to about 50–130 µs (README, "Load test"). Each
+//! machine that put the quick profile's p99 at 0.5–1.5 ms. On the default 10 µs grid it hands
+//! over 10-tick batches, and the p99 was 51–165 µs in four of five runs and 0.8 ms in one
+//! that caught the VM's multi-millisecond stalls (README, "Load test"). Each
 //! tick's latency still counts from its own planned time, so the wait for the release point
 //! (5 µs on average) is measured, not hidden.
 //!
