@@ -582,14 +582,14 @@ fn encode(buf: &mut Vec<u8>, seq: Seq, s: &Signal) {
         Side::Buy => b" B ",
         Side::Sell => b" S ",
     });
-    rec.hex16(s.strength.to_bits());
+    rec.hex(&s.strength.to_bits().to_be_bytes());
     rec.byte(b' ');
     let reason = reason_code(s.reason);
     debug_assert!(reason < 10, "reason codes are one digit");
     rec.byte(b'0' + reason as u8);
     rec.byte(b' ');
     let crc = crc32(rec.as_bytes());
-    rec.hex8(crc);
+    rec.hex(&crc.to_be_bytes());
     rec.byte(b'\n');
     // A fixed-size copy (a few vector moves, no call), then cut to the record's length.
     let start = buf.len();
@@ -634,26 +634,16 @@ impl Record {
         self.bytes(itoa::Buffer::new().format(v).as_bytes());
     }
 
-    /// 16 lower-case hex digits, zero-padded.
+    /// Two lower-case hex digits per byte of `be_bytes` (a number's big-endian bytes: its
+    /// zero-padded hex).
     #[inline(always)]
-    fn hex16(&mut self, v: u64) {
-        for (i, byte) in v.to_be_bytes().into_iter().enumerate() {
+    fn hex(&mut self, be_bytes: &[u8]) {
+        for (i, &byte) in be_bytes.iter().enumerate() {
             let [hi, lo] = HEX_PAIRS[usize::from(byte)];
             self.bytes[self.len + 2 * i] = hi;
             self.bytes[self.len + 2 * i + 1] = lo;
         }
-        self.len += 16;
-    }
-
-    /// 8 lower-case hex digits, zero-padded.
-    #[inline(always)]
-    fn hex8(&mut self, v: u32) {
-        for (i, byte) in v.to_be_bytes().into_iter().enumerate() {
-            let [hi, lo] = HEX_PAIRS[usize::from(byte)];
-            self.bytes[self.len + 2 * i] = hi;
-            self.bytes[self.len + 2 * i + 1] = lo;
-        }
-        self.len += 8;
+        self.len += 2 * be_bytes.len();
     }
 }
 
@@ -944,11 +934,11 @@ mod tests {
             rec.u64(v);
             assert_eq!(rec.as_bytes(), v.to_string().as_bytes());
             let mut hex = Record::new();
-            hex.hex16(v);
+            hex.hex(&v.to_be_bytes());
             assert_eq!(hex.as_bytes(), format!("{v:016x}").as_bytes());
             assert_eq!(parse_hex(hex.as_bytes()), Some(v));
             let mut hex8 = Record::new();
-            hex8.hex8(v as u32);
+            hex8.hex(&(v as u32).to_be_bytes());
             assert_eq!(hex8.as_bytes(), format!("{:08x}", v as u32).as_bytes());
         }
     }
