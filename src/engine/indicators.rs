@@ -485,21 +485,10 @@ impl Window {
             full
         } else {
             self.pos = 0;
-            (self.mean, self.m2) = reanchored::<TRACK_M2>(&self.ring, x, self.m2, self.inv_n);
+            window_reanchor::<TRACK_M2>(&self.ring, x, &mut self.mean, &mut self.m2, self.inv_n);
             true
         }
     }
-}
-
-/// [`window_reanchor`] for [`Window::push`], on values rather than `&mut Window`, so that the
-/// window's mean and M2 never escape and a caller's loop can keep them in registers. Inline: a
-/// call, even once a lap, clobbers every XMM register, and the compiler then keeps mean and
-/// M2 in memory for the whole loop.
-#[inline(always)]
-fn reanchored<const TRACK_M2: bool>(ring: &[f64], newest: f64, m2: f64, inv_n: f64) -> (f64, f64) {
-    let (mut mean, mut m2) = (0.0, m2);
-    window_reanchor::<TRACK_M2>(ring, newest, &mut mean, &mut m2, inv_n);
-    (mean, m2)
 }
 
 // ---------------------------------------------------------------------------------------------
