@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tempfile::TempDir;
-use tickbench::engine::signal::{Reason, Side, Signal};
 use tickbench::engine::store::SignalStore;
 
 mod common;
@@ -41,42 +40,6 @@ const RESET_ROWS: u64 = 2_000_000;
 
 fn test_mode() -> bool {
     std::env::args().any(|a| a == "--test")
-}
-
-/// Small seeded generator (xorshift64*), the same on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
-/// `n` signals one microsecond apart from `start_ns`, on random symbols.
-fn signals(rng: &mut Rng, start_ns: u64, n: usize) -> Vec<Signal> {
-    (0..n)
-        .map(|i| {
-            let r = rng.next();
-            Signal {
-                symbol: (r % u64::from(SYMBOLS)) as u32,
-                ts_ns: start_ns + i as u64 * 1_000,
-                side: if r >> 32 & 1 == 0 {
-                    Side::Buy
-                } else {
-                    Side::Sell
-                },
-                strength: (r >> 11) as f64 / (1u64 << 53) as f64,
-                reason: if r >> 33 & 1 == 0 {
-                    Reason::MacdCrossRsi
-                } else {
-                    Reason::BollingerBreakout
-                },
-            }
-        })
-        .collect()
 }
 
 const T0: u64 = 1_700_000_000_000_000_000;
@@ -93,8 +56,8 @@ struct Table {
 }
 
 fn build_table(dir: &Path, rows: usize) -> Table {
-    let mut rng = Rng(0x5eed ^ rows as u64);
-    let data = signals(&mut rng, T0, rows);
+    let mut rng = common::Rng(0x5eed ^ rows as u64);
+    let data = common::signals(&mut rng, T0, rows, SYMBOLS);
     let mut file = SignalStore::open(dir.join(format!("table-{rows}.db"))).expect("open");
     let mut memory = SignalStore::open_in_memory().expect("open in memory");
     for chunk in data.chunks(10_000) {
@@ -147,7 +110,7 @@ fn insert(c: &mut Criterion) {
                 };
                 let mut store = open();
                 let mut inserted = 0u64;
-                let mut rng = Rng(7);
+                let mut rng = common::Rng(7);
                 let mut next_ns = T0;
                 b.iter_custom(|iters| {
                     let mut timed = Duration::ZERO;
@@ -156,7 +119,7 @@ fn insert(c: &mut Criterion) {
                             drop(std::mem::replace(&mut store, open()));
                             inserted = 0;
                         }
-                        let batch = signals(&mut rng, next_ns, rows);
+                        let batch = common::signals(&mut rng, next_ns, rows, SYMBOLS);
                         next_ns += rows as u64 * 1_000;
                         let start = Instant::now();
                         store.insert_signals(black_box(&batch)).expect("insert");
@@ -249,10 +212,10 @@ fn concurrent_readers(c: &mut Criterion, table: &Table) {
         let (path, stop) = (path.clone(), Arc::clone(&stop));
         std::thread::spawn(move || {
             let mut store = SignalStore::open(&path).expect("open writer");
-            let mut rng = Rng(99);
+            let mut rng = common::Rng(99);
             let mut next_ns = T0 + 10_000_000_000_000;
             while !stop.load(Ordering::Relaxed) {
-                let batch = signals(&mut rng, next_ns, 100);
+                let batch = common::signals(&mut rng, next_ns, 100, SYMBOLS);
                 next_ns += 100_000;
                 store.insert_signals(&batch).expect("insert");
                 std::thread::sleep(Duration::from_millis(1));

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tickbench::engine::journal::{encode_record, Journal, JournalConfig, SyncPolicy, WRITE_CHUNK};
-use tickbench::engine::signal::{Reason, Side, Signal};
+use tickbench::engine::signal::Signal;
 
 mod common;
 
@@ -40,32 +40,9 @@ const SAMPLE: usize = 4_096;
 /// Sequence numbers in the byte estimate: a journal that has seen about a million records.
 const TYPICAL_SEQ: u64 = 1_000_000;
 
-/// Seeded signals (xorshift64*), the same on every machine.
+/// `n` seeded signals on 64 symbols, one µs apart (the database bench's generator).
 fn signals(n: usize) -> Vec<Signal> {
-    let mut x: u64 = 0x5eed;
-    (0..n)
-        .map(|i| {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
-            Signal {
-                symbol: (r % 64) as u32,
-                ts_ns: 1_700_000_000_000_000_000 + i as u64 * 1_000,
-                side: if r >> 32 & 1 == 0 {
-                    Side::Buy
-                } else {
-                    Side::Sell
-                },
-                strength: (r >> 11) as f64 / (1u64 << 53) as f64,
-                reason: if r >> 33 & 1 == 0 {
-                    Reason::MacdCrossRsi
-                } else {
-                    Reason::BollingerBreakout
-                },
-            }
-        })
-        .collect()
+    common::signals(&mut common::Rng(0x5eed), 1_700_000_000_000_000_000, n, 64)
 }
 
 /// The encoded records of `sample` and their mean length.

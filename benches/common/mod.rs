@@ -173,3 +173,45 @@ pub fn bench_bare_engine(
         })
     });
 }
+
+/// Small seeded generator (xorshift64*), the same on every machine.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// `n` signals one microsecond apart from `start_ns`, on random symbols below `symbols`.
+pub fn signals(
+    rng: &mut Rng,
+    start_ns: u64,
+    n: usize,
+    symbols: u32,
+) -> Vec<tickbench::engine::signal::Signal> {
+    use tickbench::engine::signal::{Reason, Side, Signal};
+    (0..n)
+        .map(|i| {
+            let r = rng.next();
+            Signal {
+                symbol: (r % u64::from(symbols)) as u32,
+                ts_ns: start_ns + i as u64 * 1_000,
+                side: if r >> 32 & 1 == 0 {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                },
+                strength: (r >> 11) as f64 / (1u64 << 53) as f64,
+                reason: if r >> 33 & 1 == 0 {
+                    Reason::MacdCrossRsi
+                } else {
+                    Reason::BollingerBreakout
+                },
+            }
+        })
+        .collect()
+}
