@@ -25,7 +25,6 @@ use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
-use tickbench::engine::pipeline::{Pipeline, PipelineConfig, ProgressSink};
 use tickbench::engine::tick::{MarketConfig, MarketGenerator, Tick};
 use tokio::runtime::Runtime;
 
@@ -46,22 +45,8 @@ fn burst(n: usize) -> Vec<Tick> {
 }
 
 fn pipeline(g: &mut BenchmarkGroup<'_, WallTime>, ticks: &[Tick], rt: &Runtime, shards: usize) {
-    let sink = ProgressSink::new();
-    let cfg = PipelineConfig {
-        shards,
-        ..PipelineConfig::default()
-    };
-    let pipe = {
-        let _enter = rt.enter();
-        Pipeline::start(cfg, sink.clone()).expect("pipeline config")
-    };
+    let (pipe, sink) = common::warmed_pipeline(rt, shards);
     let producer = pipe.producer();
-    rt.block_on(async {
-        let warm = common::warm_up();
-        sink.arm(warm.len() as u64);
-        producer.send_batch(&warm).await.expect("pipeline open");
-        sink.wait().await;
-    });
     g.bench_function(BenchmarkId::new("pipeline_shards", shards), |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {

@@ -26,7 +26,6 @@ use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
-use tickbench::engine::pipeline::{Pipeline, PipelineConfig, ProgressSink};
 use tickbench::engine::tick::{MarketConfig, MarketGenerator, Tick};
 use tokio::runtime::Runtime;
 
@@ -65,24 +64,7 @@ fn pipeline(
     batch: usize,
     shards: usize,
 ) {
-    let sink = ProgressSink::new();
-    let cfg = PipelineConfig {
-        shards,
-        ..PipelineConfig::default()
-    };
-    let pipe = {
-        let _enter = rt.enter();
-        Pipeline::start(cfg, sink.clone()).expect("pipeline config")
-    };
-    rt.block_on(async {
-        let warm = common::warm_up();
-        sink.arm(warm.len() as u64);
-        pipe.producer()
-            .send_batch(&warm)
-            .await
-            .expect("pipeline open");
-        sink.wait().await;
-    });
+    let (pipe, sink) = common::warmed_pipeline(rt, shards);
     for producers in PRODUCERS {
         let shares = shares(ticks, producers);
         let id = BenchmarkId::new(format!("pipeline_shards_{shards}"), producers);

@@ -144,6 +144,38 @@ pub fn warm_up() -> Vec<tickbench::engine::tick::Tick> {
     .take_vec(200_000)
 }
 
+/// A pipeline of `shards` shards (default config, `Block`) started on `rt` with a
+/// [`ProgressSink`](tickbench::engine::pipeline::ProgressSink), every shard's engine already
+/// taken through [`warm_up`]'s ticks, so nothing timed afterwards pays for warm-up.
+pub fn warmed_pipeline(
+    rt: &tokio::runtime::Runtime,
+    shards: usize,
+) -> (
+    tickbench::engine::pipeline::Pipeline,
+    tickbench::engine::pipeline::ProgressSink,
+) {
+    use tickbench::engine::pipeline::{Pipeline, PipelineConfig, ProgressSink};
+    let sink = ProgressSink::new();
+    let cfg = PipelineConfig {
+        shards,
+        ..PipelineConfig::default()
+    };
+    let pipe = {
+        let _enter = rt.enter();
+        Pipeline::start(cfg, sink.clone()).expect("pipeline config")
+    };
+    rt.block_on(async {
+        let warm = warm_up();
+        sink.arm(warm.len() as u64);
+        pipe.producer()
+            .send_batch(&warm)
+            .await
+            .expect("pipeline open");
+        sink.wait().await;
+    });
+    (pipe, sink)
+}
+
 /// `engine_bare` in `g`: the signal engine alone over `ticks` in batches of `batch` (one
 /// `on_ticks` call per batch), warmed up first, timed end to end like the pipeline beside it.
 pub fn bench_bare_engine(
