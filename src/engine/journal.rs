@@ -40,6 +40,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::crc32::crc32;
 use super::signal::{Reason, Side, Signal};
 
 /// Sequence number of a journal record; the first record is 1.
@@ -570,26 +571,26 @@ fn scan_strict(path: &Path, out: Option<&mut Vec<JournalRecord>>) -> Result<Scan
 /// Appends the encoded record, newline included.
 fn encode(buf: &mut Vec<u8>, seq: Seq, s: &Signal) {
     // Built in a stack array with a cursor the compiler keeps in a register, then appended in
-    // one copy: pushing field by field onto the `Vec` stored and reloaded its length a dozen
-    // times per record.
+    // one fixed-size copy. Every field is written as whole 8-byte words (digits made eight at
+    // a time in a `u64`), so no write depends on a field's length but the cursor's step.
     let mut rec = Record::new();
-    rec.u64(seq);
+    rec.decimal(seq);
     rec.byte(b' ');
-    rec.u64(u64::from(s.symbol));
+    rec.decimal(u64::from(s.symbol));
     rec.byte(b' ');
-    rec.u64(s.ts_ns);
+    rec.decimal(s.ts_ns);
     rec.bytes(match s.side {
         Side::Buy => b" B ",
         Side::Sell => b" S ",
     });
-    rec.hex(&s.strength.to_bits().to_be_bytes());
-    rec.byte(b' ');
+    let bits = s.strength.to_bits();
+    rec.word(hex_digits((bits >> 32) as u32), 8);
+    rec.word(hex_digits(bits as u32), 8);
     let reason = reason_code(s.reason);
     debug_assert!(reason < 10, "reason codes are one digit");
-    rec.byte(b'0' + reason as u8);
-    rec.byte(b' ');
+    rec.bytes(&[b' ', b'0' + reason as u8, b' ']);
     let crc = crc32(rec.as_bytes());
-    rec.hex(&crc.to_be_bytes());
+    rec.word(hex_digits(crc), 8);
     rec.byte(b'\n');
     // A fixed-size copy (a few vector moves, no call), then cut to the record's length.
     let start = buf.len();
@@ -598,16 +599,16 @@ fn encode(buf: &mut Vec<u8>, seq: Seq, s: &Signal) {
 }
 
 /// One record being encoded: at most [`MAX_RECORD_BYTES`], which every field's worst case
-/// adds up to.
+/// adds up to, plus room for the last 8-byte word written past the end.
 struct Record {
-    bytes: [u8; MAX_RECORD_BYTES],
+    bytes: [u8; MAX_RECORD_BYTES + 8],
     len: usize,
 }
 
 impl Record {
     fn new() -> Self {
         Record {
-            bytes: [0; MAX_RECORD_BYTES],
+            bytes: [0; MAX_RECORD_BYTES + 8],
             len: 0,
         }
     }
@@ -628,36 +629,81 @@ impl Record {
         self.len += 1;
     }
 
-    /// Decimal, as `u64::to_string` (`itoa` writes two digits per step from a table).
+    /// Writes the 8 bytes of `word` (first byte lowest) and keeps the first `keep` of them.
     #[inline(always)]
-    fn u64(&mut self, v: u64) {
-        self.bytes(itoa::Buffer::new().format(v).as_bytes());
+    fn word(&mut self, word: u64, keep: usize) {
+        self.bytes[self.len..self.len + 8].copy_from_slice(&word.to_le_bytes());
+        self.len += keep;
     }
 
-    /// Two lower-case hex digits per byte of `be_bytes` (a number's big-endian bytes: its
-    /// zero-padded hex).
+    /// Decimal, as `u64::to_string`: the number's 8-digit groups, the first without its
+    /// leading zeros.
     #[inline(always)]
-    fn hex(&mut self, be_bytes: &[u8]) {
-        for (i, &byte) in be_bytes.iter().enumerate() {
-            let [hi, lo] = HEX_PAIRS[usize::from(byte)];
-            self.bytes[self.len + 2 * i] = hi;
-            self.bytes[self.len + 2 * i + 1] = lo;
+    fn decimal(&mut self, v: u64) {
+        const E8: u64 = 100_000_000;
+        let (lead, rest) = if v < E8 {
+            (v, 0)
+        } else if v < E8 * E8 {
+            (v / E8, 1)
+        } else {
+            (v / (E8 * E8), 2)
+        };
+        let digits = eight_digits(lead as u32);
+        // Leading zeros are the low zero bytes (the first in memory); keep one digit of 0.
+        let zeros = (digits.trailing_zeros() / 8).min(7);
+        self.word((digits >> (8 * zeros)) + ASCII_ZEROS, 8 - zeros as usize);
+        if rest == 2 {
+            self.word(eight_digits((v / E8 % E8) as u32) + ASCII_ZEROS, 8);
         }
-        self.len += 2 * be_bytes.len();
+        if rest >= 1 {
+            self.word(eight_digits((v % E8) as u32) + ASCII_ZEROS, 8);
+        }
     }
 }
 
-/// The two lower-case hex digits of every byte.
-static HEX_PAIRS: [[u8; 2]; 256] = {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut t = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
-        i += 1;
-    }
-    t
-};
+/// `b'0'` in every byte.
+const ASCII_ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// The eight decimal digits of `n` (< 10^8), most significant in the lowest byte, as values
+/// 0-9 (add [`ASCII_ZEROS`] for text). Splits in parallel lanes, by multiplying and shifting
+/// instead of dividing: into two 4-digit halves (32-bit lanes), each into two 2-digit parts
+/// (16-bit lanes), each into two digits (bytes). `x * 10_486 >> 20` is `x / 100` for
+/// x < 10 000 and `x * 103 >> 10` is `x / 10` for x < 100; no lane's product reaches the next.
+#[inline(always)]
+fn eight_digits(n: u32) -> u64 {
+    debug_assert!(n < 100_000_000);
+    let x = u64::from(n / 10_000) | u64::from(n % 10_000) << 32;
+    let hundreds = ((x * 10_486) >> 20) & 0x0000_007f_0000_007f;
+    let x = hundreds | (x - hundreds * 100) << 16;
+    let tens = ((x * 103) >> 10) & 0x000f_000f_000f_000f;
+    tens | (x - tens * 10) << 8
+}
+
+/// The eight lower-case hex digits of `v`, most significant in the lowest byte, as text.
+#[inline(always)]
+fn hex_digits(v: u32) -> u64 {
+    // Spread the nibbles to one per byte, least significant nibble in the lowest byte: one
+    // PDEP where BMI2 is a compile-time target feature (as in this project's build).
+    #[cfg(all(target_arch = "x86_64", target_feature = "bmi2"))]
+    // SAFETY: the instruction is available: BMI2 is enabled for the whole build.
+    let x = unsafe { std::arch::x86_64::_pdep_u64(u64::from(v), 0x0f0f_0f0f_0f0f_0f0f) };
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "bmi2")))]
+    let x = spread_nibbles(v);
+    // 1 in each byte whose nibble is 10 or more: those step from '9' + 1 to 'a'.
+    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (x + ASCII_ZEROS + letters * (b'a' - b'0' - 10) as u64).swap_bytes()
+}
+
+/// The nibbles of `v` one per byte, least significant in the lowest byte, without BMI2: three
+/// shift-and-mask steps.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "bmi2"), allow(dead_code))]
+#[inline(always)]
+fn spread_nibbles(v: u32) -> u64 {
+    let mut x = u64::from(v);
+    x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+    x = (x | x << 8) & 0x00ff_00ff_00ff_00ff;
+    (x | x << 4) & 0x0f0f_0f0f_0f0f_0f0f
+}
 
 /// Decodes one line (without its newline).
 fn decode(line: &[u8]) -> Result<JournalRecord, &'static str> {
@@ -730,78 +776,6 @@ fn parse_hex(s: &[u8]) -> Option<u64> {
     })
 }
 
-/// CRC-32 (IEEE 802.3, as in zlib), slicing by 16, then by 4, then bytewise. A record is about
-/// 60 bytes: three 16-byte steps (each one table lookup deep) and a short tail, where slicing
-/// by 8 took seven steps and up to seven bytewise ones.
-fn crc32(data: &[u8]) -> u32 {
-    let t = &CRC_TABLES;
-    let mut crc = !0u32;
-    let mut chunks = data.chunks_exact(16);
-    for c in &mut chunks {
-        let w = crc ^ u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        crc = t[15][(w & 0xff) as usize]
-            ^ t[14][(w >> 8 & 0xff) as usize]
-            ^ t[13][(w >> 16 & 0xff) as usize]
-            ^ t[12][(w >> 24) as usize]
-            ^ t[11][c[4] as usize]
-            ^ t[10][c[5] as usize]
-            ^ t[9][c[6] as usize]
-            ^ t[8][c[7] as usize]
-            ^ t[7][c[8] as usize]
-            ^ t[6][c[9] as usize]
-            ^ t[5][c[10] as usize]
-            ^ t[4][c[11] as usize]
-            ^ t[3][c[12] as usize]
-            ^ t[2][c[13] as usize]
-            ^ t[1][c[14] as usize]
-            ^ t[0][c[15] as usize];
-    }
-    let mut quads = chunks.remainder().chunks_exact(4);
-    for c in &mut quads {
-        let w = crc ^ u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        crc = t[3][(w & 0xff) as usize]
-            ^ t[2][(w >> 8 & 0xff) as usize]
-            ^ t[1][(w >> 16 & 0xff) as usize]
-            ^ t[0][(w >> 24) as usize];
-    }
-    for &b in quads.remainder() {
-        crc = t[0][((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
-}
-
-/// `t[k][b]`: the CRC of byte `b` followed by `k` zero bytes (the slicing tables).
-static CRC_TABLES: [[u32; 256]; 16] = crc_tables();
-
-const fn crc_tables() -> [[u32; 256]; 16] {
-    let mut t = [[0u32; 256]; 16];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        t[0][i] = c;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 256 {
-        let mut k = 1;
-        while k < 16 {
-            t[k][i] = (t[k - 1][i] >> 8) ^ t[0][(t[k - 1][i] & 0xff) as usize];
-            k += 1;
-        }
-        i += 1;
-    }
-    t
-}
-
 #[doc(hidden)]
 /// Encodes one record (for the journal bench's write ceiling, which writes the same bytes).
 pub fn encode_record(buf: &mut Vec<u8>, seq: Seq, signal: &Signal) {
@@ -827,40 +801,6 @@ mod tests {
     }
 
     #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        assert_eq!(crc32(b""), 0);
-    }
-
-    /// The textbook bitwise CRC-32, as the reference for every slicing path.
-    fn crc32_bitwise(data: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    0xEDB8_8320 ^ (crc >> 1)
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-
-    #[test]
-    fn crc32_matches_the_bitwise_reference_at_every_length() {
-        let data: Vec<u8> = (0..100u32).map(|i| (i * 37 + 11) as u8).collect();
-        for len in 0..=data.len() {
-            assert_eq!(
-                crc32(&data[..len]),
-                crc32_bitwise(&data[..len]),
-                "length {len}"
-            );
-        }
-    }
-
-    #[test]
     fn record_bytes_are_the_documented_format() {
         // The same line the format has always had: fields in decimal, strength as its 16 hex
         // bit digits, then the CRC-32 of everything before it as 8 hex digits.
@@ -880,7 +820,10 @@ mod tests {
                 s.strength.to_bits(),
                 reason_code(s.reason)
             );
-            let want = format!("{body}{:08x}\n", crc32_bitwise(body.as_bytes()));
+            let want = format!(
+                "{body}{:08x}\n",
+                crate::engine::crc32::crc32_bitwise(body.as_bytes())
+            );
             assert_eq!(String::from_utf8(buf).unwrap(), want);
         }
     }
@@ -929,17 +872,32 @@ mod tests {
 
     #[test]
     fn number_formatting_matches_std() {
-        for v in [0u64, 9, 10, 99, 100, 1 << 40, u64::MAX] {
+        let mut values = vec![0u64, 1 << 40, u64::MAX];
+        // Every digit count, at its first and last value.
+        for digits in 1..20 {
+            let p = 10u64.pow(digits);
+            values.extend([p / 10, p - 1, p, p + 1]);
+        }
+        for v in values {
             let mut rec = Record::new();
-            rec.u64(v);
+            rec.decimal(v);
             assert_eq!(rec.as_bytes(), v.to_string().as_bytes());
             let mut hex = Record::new();
-            hex.hex(&v.to_be_bytes());
+            hex.word(hex_digits((v >> 32) as u32), 8);
+            hex.word(hex_digits(v as u32), 8);
             assert_eq!(hex.as_bytes(), format!("{v:016x}").as_bytes());
             assert_eq!(parse_hex(hex.as_bytes()), Some(v));
-            let mut hex8 = Record::new();
-            hex8.hex(&(v as u32).to_be_bytes());
-            assert_eq!(hex8.as_bytes(), format!("{:08x}", v as u32).as_bytes());
+        }
+        for n in (0..100_000_000u32).step_by(9_973).chain([99_999_999]) {
+            let text = (eight_digits(n) + ASCII_ZEROS).to_le_bytes();
+            assert_eq!(text, *format!("{n:08}").as_bytes(), "{n}");
+        }
+        for v in (0..=u32::MAX)
+            .step_by(65_521)
+            .chain([u32::MAX, 0xabcd_ef09])
+        {
+            let text = hex_digits(v).to_le_bytes();
+            assert_eq!(text, *format!("{v:08x}").as_bytes(), "{v:#x}");
         }
     }
 }
