@@ -139,13 +139,56 @@ mod clmul {
             || (is_x86_feature_detected!("pclmulqdq") && is_x86_feature_detected!("ssse3"))
     }
 
-    /// x^(128+32) and x^(128-32) mod P, bit-reflected: fold one 16-byte block into the next.
-    const FOLD_128: (i64, i64) = (0x1_7519_97d0, 0x0_ccaa_009e);
-    /// x^64 mod P, reflected: 64 bits to 32.
-    const FOLD_64: i64 = 0x1_63cd_6124;
+    /// Blocks folded at once: each block up to this many before the last is multiplied by its
+    /// own power of x, so a record's blocks fold side by side instead of one after another.
+    const PARALLEL: usize = 8;
+    /// `FOLD[d]`: x^(128d+32) and x^(128d-32) mod P, for the low and high halves of a block
+    /// `d` blocks before the last (`FOLD[1]` is Linux's R3/R4).
+    static FOLD: [(i64, i64); PARALLEL] = {
+        let mut k = [(0, 0); PARALLEL];
+        let mut d = 1;
+        while d < PARALLEL {
+            k[d] = (xpow(128 * d as u32 + 32), xpow(128 * d as u32 - 32));
+            d += 1;
+        }
+        k
+    };
+    /// x^64 mod P: 64 bits to 32.
+    const FOLD_64: i64 = xpow(64);
     /// The polynomial P and the Barrett constant floor(x^64 / P), reflected.
     const POLY: i64 = 0x1_db71_0641;
     const MU: i64 = 0x1_f701_1641;
+
+    /// x^n mod P as PCLMULQDQ's reflected operands want it: the 32 remainder bits reversed,
+    /// shifted up one.
+    const fn xpow(n: u32) -> i64 {
+        let mut r: u64 = 1;
+        let mut i = 0;
+        while i < n {
+            r <<= 1;
+            if r >> 32 & 1 != 0 {
+                r ^= 0x1_04c1_1db7;
+            }
+            i += 1;
+        }
+        ((r as u32).reverse_bits() as i64) << 1
+    }
+
+    /// `x` times x^(128d) modulo P, congruent and at most 96 bits wide.
+    #[inline(always)]
+    unsafe fn fold(x: __m128i, d: usize) -> __m128i {
+        let (lo, hi) = FOLD[d];
+        let k = _mm_set_epi64x(hi, lo);
+        _mm_xor_si128(
+            _mm_clmulepi64_si128(x, k, 0x00),
+            _mm_clmulepi64_si128(x, k, 0x11),
+        )
+    }
+
+    #[cfg(test)]
+    pub fn published() -> (i64, i64, i64) {
+        (FOLD[1].0, FOLD[1].1, FOLD_64)
+    }
 
     /// Shuffle masks: the 16 bytes at `[16 - k..32 - k]` move a block's bytes `k` places up
     /// and zero the first `k` (PSHUFB writes 0 where the mask byte has its top bit set).
@@ -181,21 +224,23 @@ mod clmul {
             _mm_shuffle_epi8(first, shift),
             _mm_cvtsi32_si128(PADDED_INIT[pad] as i32),
         );
-        let k = _mm_set_epi64x(FOLD_128.1, FOLD_128.0);
         let mut at = 16 - pad;
-        while at < len {
-            let block = _mm_loadu_si128(ptr.add(at).cast());
-            x = _mm_xor_si128(
-                _mm_xor_si128(
-                    _mm_clmulepi64_si128(x, k, 0x00),
-                    _mm_clmulepi64_si128(x, k, 0x11),
-                ),
-                block,
-            );
+        // Long inputs: one block at a time until `PARALLEL - 1` are left after `x`.
+        while len - at > 16 * (PARALLEL - 1) {
+            x = _mm_xor_si128(fold(x, 1), _mm_loadu_si128(ptr.add(at).cast()));
             at += 16;
         }
-        // 128 bits to 64: the low half times x^(128-32)... folded onto the high half.
-        x = _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x10), _mm_srli_si128(x, 8));
+        // Then each block times its own power of x, all at once.
+        let left = (len - at) / 16;
+        let mut acc = if left == 0 { x } else { fold(x, left) };
+        for j in 0..left {
+            let block = _mm_loadu_si128(ptr.add(at + 16 * j).cast());
+            let d = left - 1 - j;
+            acc = _mm_xor_si128(acc, if d == 0 { block } else { fold(block, d) });
+        }
+        // 128 bits to 64: the low half times x^96, onto the high half.
+        let k = _mm_set_epi64x(FOLD[1].1, 0);
+        let mut x = _mm_xor_si128(_mm_clmulepi64_si128(acc, k, 0x10), _mm_srli_si128(acc, 8));
         // 64 to 32.
         let low32 = _mm_set_epi32(0, 0, 0, -1);
         x = _mm_xor_si128(
@@ -267,12 +312,24 @@ mod tests {
             eprintln!("no PCLMULQDQ on this CPU: only the table path was checked");
             return;
         }
-        let data: Vec<u8> = (0..300u32).map(|i| ((i * 131 + 7) ^ (i >> 3)) as u8).collect();
+        let data: Vec<u8> = (0..300u32)
+            .map(|i| ((i * 131 + 7) ^ (i >> 3)) as u8)
+            .collect();
         for len in 16..=data.len() {
             // SAFETY: `available` was checked above.
             let got = unsafe { clmul::crc32(&data[..len]) };
             assert_eq!(got, crc32_bitwise(&data[..len]), "length {len}");
         }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn folding_constants_are_the_published_ones() {
+        // Linux's crc32-pclmul R3, R4 and R5 (x^160, x^96, x^64 mod P, reflected).
+        assert_eq!(
+            clmul::published(),
+            (0x1_7519_97d0, 0x0_ccaa_009e, 0x1_63cd_6124)
+        );
     }
 
     #[test]

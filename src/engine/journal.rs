@@ -570,10 +570,13 @@ fn scan_strict(path: &Path, out: Option<&mut Vec<JournalRecord>>) -> Result<Scan
 
 /// Appends the encoded record, newline included.
 fn encode(buf: &mut Vec<u8>, seq: Seq, s: &Signal) {
-    // Built in a stack array with a cursor the compiler keeps in a register, then appended in
-    // one fixed-size copy. Every field is written as whole 8-byte words (digits made eight at
-    // a time in a `u64`), so no write depends on a field's length but the cursor's step.
-    let mut rec = Record::new();
+    // Written in place: the buffer grows by a fixed-size room (zeroed by a few vector stores),
+    // the fields go in as whole 8-byte words (digits made eight at a time in a `u64`) with a
+    // cursor the compiler keeps in a register, then the buffer is cut to the record's length.
+    let start = buf.len();
+    buf.resize(start + RECORD_ROOM, 0);
+    let room: &mut [u8; RECORD_ROOM] = (&mut buf[start..]).try_into().expect("room just made");
+    let mut rec = Record { bytes: room, len: 0 };
     rec.decimal(seq);
     rec.byte(b' ');
     rec.decimal(u64::from(s.symbol));
@@ -592,27 +595,22 @@ fn encode(buf: &mut Vec<u8>, seq: Seq, s: &Signal) {
     let crc = crc32(rec.as_bytes());
     rec.word(hex_digits(crc), 8);
     rec.byte(b'\n');
-    // A fixed-size copy (a few vector moves, no call), then cut to the record's length.
-    let start = buf.len();
-    buf.extend_from_slice(&rec.bytes);
-    buf.truncate(start + rec.len);
+    let len = rec.len;
+    buf.truncate(start + len);
 }
 
-/// One record being encoded: at most [`MAX_RECORD_BYTES`], which every field's worst case
-/// adds up to, plus room for the last 8-byte word written past the end.
-struct Record {
-    bytes: [u8; MAX_RECORD_BYTES + 8],
+/// Room an encoding takes in the buffer: the longest record and the last 8-byte word's
+/// overhang.
+const RECORD_ROOM: usize = MAX_RECORD_BYTES + 8;
+
+/// One record being encoded in its room: at most [`MAX_RECORD_BYTES`], which every field's
+/// worst case adds up to; the room has space for the last 8-byte word written past the end.
+struct Record<'a> {
+    bytes: &'a mut [u8; RECORD_ROOM],
     len: usize,
 }
 
-impl Record {
-    fn new() -> Self {
-        Record {
-            bytes: [0; MAX_RECORD_BYTES + 8],
-            len: 0,
-        }
-    }
-
+impl Record<'_> {
     fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
@@ -879,10 +877,17 @@ mod tests {
             values.extend([p / 10, p - 1, p, p + 1]);
         }
         for v in values {
-            let mut rec = Record::new();
+            let (mut room, mut hex_room) = ([0; RECORD_ROOM], [0; RECORD_ROOM]);
+            let mut rec = Record {
+                bytes: &mut room,
+                len: 0,
+            };
             rec.decimal(v);
             assert_eq!(rec.as_bytes(), v.to_string().as_bytes());
-            let mut hex = Record::new();
+            let mut hex = Record {
+                bytes: &mut hex_room,
+                len: 0,
+            };
             hex.word(hex_digits((v >> 32) as u32), 8);
             hex.word(hex_digits(v as u32), 8);
             assert_eq!(hex.as_bytes(), format!("{v:016x}").as_bytes());
