@@ -16,9 +16,10 @@
 //!   are dropped with the file before writeback, so this is the page cache's speed.
 //! - `journal_append/write_all_durable_ceiling`: the same, but each 64 MiB file ends with one
 //!   fdatasync, the durability `on_rotation` gives: the file system's own buffered write path to
-//!   disk, without the journal's format, checksums, rename and directory sync. Where the two
-//!   ceilings agree (as on this project's VMs, 2026-11-28: 27–33 ns vs 30–34 ns per record),
-//!   the disk is not what limits `on_rotation`; the journal's own work is.
+//!   disk, without the journal's format, checksums, rename and directory sync. Read its mean,
+//!   not its median: the fdatasync lands in a few outlier samples, so the medians of the two
+//!   ceilings look alike (27–35 ns on this project's VM, 2026-11-28) while total time over
+//!   3 M records is not (25–30 ns against 47–52 ns per record; README, "Measured figures").
 //! - `journal_rotation/rotate/256KiB`: the one append that seals a 256 KiB file: write out,
 //!   fdatasync, rename, create, fsync the directory, prune. Filling the file is not timed.
 //!
