@@ -431,9 +431,9 @@ impl SignalEngine {
 
     /// [`SignalEngine::on_tick`] for each tick in order, prefetching the state of ticks a few
     /// places ahead so that cache misses over many symbols overlap: the two-line record of the
-    /// tick [`PREFETCH_RECORD_AHEAD`] places ahead, then the one ring line that tick will write,
-    /// [`PREFETCH_SLOT_AHEAD`] places ahead.
-    /// Below [`PREFETCH_MIN_SYMBOLS`] symbols the state stays in cache and the prefetches would
+    /// tick `PREFETCH_RECORD_AHEAD` places ahead, then the one ring line that tick will write,
+    /// `PREFETCH_SLOT_AHEAD` places ahead.
+    /// Below `PREFETCH_MIN_SYMBOLS` symbols the state stays in cache and the prefetches would
     /// only cost instructions, so they are skipped.
     pub fn on_ticks(&mut self, ticks: &[Tick], out: &mut Vec<Signal>) {
         if self.states.len() < PREFETCH_MIN_SYMBOLS {
