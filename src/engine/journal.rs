@@ -259,7 +259,7 @@ impl Journal {
             active_path,
             config,
             file,
-            buf: Vec::with_capacity(WRITE_CHUNK + MAX_RECORD_BYTES),
+            buf: Vec::with_capacity(WRITE_CHUNK + RECORD_ROOM),
             file_bytes: scan.good_len,
             active_first: scan.first_seq.unwrap_or(next_seq),
             next_seq,
