@@ -746,7 +746,7 @@ mod tests {
 
     #[test]
     fn reanchor_matches_two_pass_including_the_remainder() {
-        // Lengths with remainders 0..=3 of the four-way split; values near 1e4 with small spread.
+        // Odd and even lengths (the pass pairs values up); values near 1e4 with small spread.
         for n in [1usize, 2, 3, 4, 5, 7, 20, 23] {
             let v: Vec<f64> = (0..n)
                 .map(|i| 1e4 + ((i * 37) % 11) as f64 * 0.125)
