@@ -177,3 +177,86 @@ fn readers_on_other_threads_see_only_whole_batches_while_the_writer_inserts() {
     });
     assert_eq!(writer.signal_count().unwrap(), 40 * BATCH as u64);
 }
+
+/// Count and mean strength per side of `symbol`'s signals in `[from, to)`, as `aggregates`
+/// reports them.
+fn expected_aggregates(all: &[Signal], symbol: u32, from: u64, to: u64) -> Vec<SideAggregate> {
+    let mut out = Vec::new();
+    for side in [Side::Buy, Side::Sell] {
+        let s: Vec<f64> = all
+            .iter()
+            .filter(|s| s.symbol == symbol && s.side == side && s.ts_ns >= from && s.ts_ns < to)
+            .map(|s| s.strength)
+            .collect();
+        if !s.is_empty() {
+            out.push(SideAggregate {
+                symbol,
+                side,
+                count: s.len() as u64,
+                mean_strength: s.iter().sum::<f64>() / s.len() as f64,
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn queries_stay_exact_when_batches_overlap_in_time_and_share_timestamps() {
+    // Stored chunks that overlap: a late batch inside an earlier one's time span, timestamps
+    // repeated across batches, and one chunk spanning far more time than the rest.
+    let signal = |ts_ns: u64, i: usize| Signal {
+        symbol: 1,
+        ts_ns,
+        side: if i % 3 == 0 { Side::Sell } else { Side::Buy },
+        strength: i as f64 / 1_000.0,
+        reason: Reason::MacdCrossRsi,
+    };
+    let batches: Vec<Vec<u64>> = vec![
+        (1_000..1_200).collect(),
+        (1_100..1_150).chain([5_000]).collect(),
+        vec![1_199, 5_000, 1_199],
+        vec![100_000, 10],
+        vec![5_000],
+    ];
+    let mut store = SignalStore::open_in_memory().unwrap();
+    let mut all = Vec::new();
+    for times in batches {
+        let batch: Vec<Signal> = times
+            .into_iter()
+            .map(|ts| signal(ts, all.len() + ts as usize))
+            .collect();
+        store.insert_signals(&batch).unwrap();
+        all.extend(batch);
+    }
+    let expected = by_time(&all, 1);
+    for n in [1, 2, 3, 4, 10, 64, 65, 200, 1_000] {
+        let newest: Vec<Signal> = expected.iter().rev().take(n).copied().collect();
+        assert_eq!(store.latest(1, n).unwrap(), newest, "latest {n}");
+    }
+    let windows = [
+        (10, 11),
+        (0, 1_000),
+        (1_100, 1_101),
+        (1_199, 1_200),
+        (1_150, 5_001),
+        (5_000, 5_001),
+        (99_999, 100_001),
+        (0, u64::MAX),
+        (1_150, 1_100),
+    ];
+    for (from, to) in windows {
+        let window: Vec<Signal> = expected
+            .iter()
+            .copied()
+            .filter(|s| s.ts_ns >= from && s.ts_ns < to)
+            .collect();
+        assert_eq!(store.range(1, from, to).unwrap(), window, "[{from}, {to})");
+        let got = store.aggregates(from, to).unwrap();
+        let want = expected_aggregates(&all, 1, from, to);
+        assert_eq!(got.len(), want.len(), "[{from}, {to})");
+        for (g, e) in got.iter().zip(&want) {
+            assert_eq!((g.symbol, g.side, g.count), (e.symbol, e.side, e.count));
+            assert!((g.mean_strength - e.mean_strength).abs() < 1e-12);
+        }
+    }
+}
