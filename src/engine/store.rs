@@ -51,10 +51,11 @@
 //!   Rust: 0.23 ms for a window of 1 % of 1 M rows (2.3 ms before).
 //!
 //! The price: signals are not rows that plain SQL can select (the `sqlite3` shell shows chunks),
-//! and small batches cost more than with one row per signal: a one-signal batch rewrites its
-//! symbol's newest chunk and moves its index entry (34–36 µs per commit on file against
-//! 24–28 µs, 6 µs in memory against 4.5). 100-signal batches cost less on file (270 µs against
-//! 320–390) and more in memory (100 µs against about 57). Ticks are still
+//! and small batches cost more than with one row per signal, because each run of one or two
+//! signals rewrites its symbol's newest chunk (up to 1.6 KB) and moves its index entry:
+//! `tickbench compare` against the stored one-row-per-signal runs, by minima, found
+//! `db_insert/file/1` +43 %, `file/100` +50 %, `memory/1` +33 %, `memory/100` +48 %
+//! (2026-11-28). Ticks are still
 //! one row per tick, inserted by cached multi-row statements ([`ROWS_PER_INSERT`] rows each)
 //! after the same counting sort.
 //!
