@@ -395,42 +395,39 @@ impl SignalStore {
                 // of them): a run shorter than a chunk first fills up the symbol's newest chunk
                 // when it starts at or after that chunk's last timestamp. Longer runs make full
                 // chunks of their own and leave at most one partial one.
+                let known = self.spans.get(symbol as usize).copied().flatten();
                 let mut span = 0;
                 let mut rest = run;
-                if run.len() < CHUNK_ROWS
-                    && self.spans.get(symbol as usize).copied().flatten().is_some()
-                {
+                if run.len() < CHUNK_ROWS && known.is_some() {
                     let first_ts = signals[run[0] as usize].ts_ns;
-                    let (taken, tail_span) = extend_tail(
-                        &mut tail_of,
-                        &mut extend,
-                        &mut data,
-                        symbol,
-                        first_ts,
-                        run.len(),
-                        |k| run[..k].iter().map(|&i| row_of(i)).collect(),
-                    )
-                    .map_err(fail)?;
-                    span = tail_span;
-                    rest = &run[taken..];
+                    let tail =
+                        open_tail(&mut tail_of, &mut data, symbol, first_ts).map_err(fail)?;
+                    if let Some((id, tail_first, held)) = tail {
+                        let (taken, more) = run.split_at(run.len().min(CHUNK_ROWS - held));
+                        let mut last = 0;
+                        for &i in taken {
+                            let (ts, seq, kind, strength) = row_of(i);
+                            last = ts as i64;
+                            push_row(&mut data, ts, seq, kind, strength);
+                        }
+                        let rows = (held + taken.len()) as i64;
+                        extend.execute((id, last, rows, &data[..])).map_err(fail)?;
+                        span = last - tail_first;
+                        rest = more;
+                    }
                 }
                 for chunk in rest.chunks(CHUNK_ROWS) {
                     let rows = chunk.iter().map(|&i| row_of(i));
                     span = span.max(write_chunk(&mut stmt, &mut data, symbol, rows).map_err(fail)?);
                 }
-                match self.spans.get(symbol as usize).copied().flatten() {
+                match known {
                     Some(known) if known >= span => {}
                     _ => grown.push((symbol, span_bound(span))),
                 }
             }
         }
         if !grown.is_empty() {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO symbols(symbol, max_span) VALUES (?1, ?2) \
-                     ON CONFLICT(symbol) DO UPDATE SET max_span = max(max_span, excluded.max_span)",
-                )
-                .map_err(fail)?;
+            let mut stmt = tx.prepare_cached(RECORD_SPAN).map_err(fail)?;
             for &(symbol, span) in &grown {
                 stmt.execute((symbol, span)).map_err(fail)?;
             }
@@ -646,10 +643,7 @@ fn move_v1_signals(conn: &Connection) -> rusqlite::Result<()> {
         "SELECT symbol, ts_ns, seq, kind, strength FROM signals ORDER BY symbol, ts_ns, seq",
     )?;
     let mut write = conn.prepare(INSERT_CHUNK)?;
-    let mut span_of = conn.prepare(
-        "INSERT INTO symbols(symbol, max_span) VALUES (?1, ?2) \
-         ON CONFLICT(symbol) DO UPDATE SET max_span = max(max_span, excluded.max_span)",
-    )?;
+    let mut span_of = conn.prepare(RECORD_SPAN)?;
     let mut data = Vec::with_capacity(CHUNK_ROWS * CHUNK_ROW_BYTES);
     let mut pending: Vec<(u64, i64, i64, f64)> = Vec::with_capacity(CHUNK_ROWS);
     let mut current: Option<SymbolId> = None;
@@ -691,39 +685,32 @@ const TAIL_CHUNK: &str = "SELECT id, first_ts, last_ts, data FROM signal_chunks 
 const EXTEND_CHUNK: &str =
     "UPDATE signal_chunks SET last_ts = ?2, rows = ?3, data = ?4 WHERE id = ?1";
 
-/// Appends up to `want` rows to `symbol`'s newest chunk when it has room and its last
-/// timestamp is at most `first_ts` (so its rows stay in order); `rows(k)` makes the first `k`
-/// rows. Returns how many rows went in and the extended chunk's span (0, 0 when none).
-fn extend_tail(
+/// Records a chunk's span in `symbols.max_span` (adding the symbol), never lowering it.
+const RECORD_SPAN: &str = "INSERT INTO symbols(symbol, max_span) VALUES (?1, ?2) \
+     ON CONFLICT(symbol) DO UPDATE SET max_span = max(max_span, excluded.max_span)";
+
+/// When `symbol`'s newest chunk has room and its last timestamp is at most `first_ts` (so rows
+/// appended after it stay in order): copies its data into `data` and returns its id, first
+/// timestamp and row count, for the caller to append to and write back ([`EXTEND_CHUNK`]).
+fn open_tail(
     tail_of: &mut rusqlite::Statement<'_>,
-    extend: &mut rusqlite::Statement<'_>,
     data: &mut Vec<u8>,
     symbol: SymbolId,
     first_ts: u64,
-    want: usize,
-    rows: impl FnOnce(usize) -> Vec<(u64, i64, i64, f64)>,
-) -> rusqlite::Result<(usize, i64)> {
+) -> rusqlite::Result<Option<(i64, i64, usize)>> {
     let mut found = tail_of.query([symbol])?;
     let Some(tail) = found.next()? else {
-        return Ok((0, 0));
+        return Ok(None);
     };
     let old = chunk_data(tail, 3)?;
     let held = chunk_rows(old)?.len();
     let (id, tail_first, tail_last): (i64, i64, i64) = (tail.get(0)?, tail.get(1)?, tail.get(2)?);
     if held >= CHUNK_ROWS || (first_ts as i64) < tail_last {
-        return Ok((0, 0));
+        return Ok(None);
     }
-    let k = want.min(CHUNK_ROWS - held);
     data.clear();
     data.extend_from_slice(old);
-    drop(found);
-    let mut last = tail_last;
-    for (ts, seq, kind, strength) in rows(k) {
-        last = ts as i64;
-        push_row(data, ts, seq, kind, strength);
-    }
-    extend.execute((id, last, (held + k) as i64, &data[..]))?;
-    Ok((k, last - tail_first))
+    Ok(Some((id, tail_first, held)))
 }
 
 /// Appends one signal's 25 bytes to a chunk's data.
