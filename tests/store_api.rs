@@ -77,31 +77,10 @@ fn aggregates_match_a_direct_computation() {
     let data = signals(9, 3000, 4);
     store.insert_signals(&data).unwrap();
     let (from, to) = (30_000, 70_000);
-    let mut expected = Vec::new();
-    for symbol in 0..4 {
-        for side in [Side::Buy, Side::Sell] {
-            let s: Vec<f64> = data
-                .iter()
-                .filter(|s| s.symbol == symbol && s.side == side)
-                .filter(|s| s.ts_ns >= from && s.ts_ns < to)
-                .map(|s| s.strength)
-                .collect();
-            if !s.is_empty() {
-                expected.push(SideAggregate {
-                    symbol,
-                    side,
-                    count: s.len() as u64,
-                    mean_strength: s.iter().sum::<f64>() / s.len() as f64,
-                });
-            }
-        }
-    }
-    let got = store.aggregates(from, to).unwrap();
-    assert_eq!(got.len(), expected.len());
-    for (g, e) in got.iter().zip(&expected) {
-        assert_eq!((g.symbol, g.side, g.count), (e.symbol, e.side, e.count));
-        assert!((g.mean_strength - e.mean_strength).abs() < 1e-12);
-    }
+    let expected: Vec<SideAggregate> = (0..4)
+        .flat_map(|symbol| expected_aggregates(&data, symbol, from, to))
+        .collect();
+    assert_aggregates_match(&store.aggregates(from, to).unwrap(), &expected);
     assert_eq!(store.aggregates(0, 1_000).unwrap(), vec![]);
 }
 
@@ -200,6 +179,15 @@ fn expected_aggregates(all: &[Signal], symbol: u32, from: u64, to: u64) -> Vec<S
     out
 }
 
+/// Same symbols, sides and counts in the same order; means equal up to rounding.
+fn assert_aggregates_match(got: &[SideAggregate], expected: &[SideAggregate]) {
+    assert_eq!(got.len(), expected.len(), "{got:?} against {expected:?}");
+    for (g, e) in got.iter().zip(expected) {
+        assert_eq!((g.symbol, g.side, g.count), (e.symbol, e.side, e.count));
+        assert!((g.mean_strength - e.mean_strength).abs() < 1e-12);
+    }
+}
+
 #[test]
 fn queries_stay_exact_when_batches_overlap_in_time_and_share_timestamps() {
     // Stored chunks that overlap: a late batch inside an earlier one's time span, timestamps
@@ -251,12 +239,9 @@ fn queries_stay_exact_when_batches_overlap_in_time_and_share_timestamps() {
             .filter(|s| s.ts_ns >= from && s.ts_ns < to)
             .collect();
         assert_eq!(store.range(1, from, to).unwrap(), window, "[{from}, {to})");
-        let got = store.aggregates(from, to).unwrap();
-        let want = expected_aggregates(&all, 1, from, to);
-        assert_eq!(got.len(), want.len(), "[{from}, {to})");
-        for (g, e) in got.iter().zip(&want) {
-            assert_eq!((g.symbol, g.side, g.count), (e.symbol, e.side, e.count));
-            assert!((g.mean_strength - e.mean_strength).abs() < 1e-12);
-        }
+        assert_aggregates_match(
+            &store.aggregates(from, to).unwrap(),
+            &expected_aggregates(&all, 1, from, to),
+        );
     }
 }
