@@ -32,9 +32,9 @@
 //! pages it rebalances full, so the next append to the same slice overflows again. On file,
 //! each commit then wrote about 360 WAL frames for 300 KB of rows. Chunks turn 10 000 inserts
 //! into about 190, all appended at the right edge of the table (SQLite's cheap append path),
-//! plus as many small index entries. Measured on 2026-11-28, 2-core VM, `cargo bench --bench
-//! database` medians: a 10 000-row batch into a file 6.7 → 1.4 ms (1.5 → 7 M rows/s), in
-//! memory 4.4 → 0.41 ms.
+//! plus as many small index entries. By `cargo bench --bench database` medians on the 2-core
+//! VM, a 10 000-row batch into a file went 6.7 → 1.4 ms (1.5 → 7 M rows/s), in memory
+//! 4.4 → 0.41 ms.
 //!
 //! Queries read chunks through the index on `(symbol, last_ts)` and decode them in Rust:
 //!
@@ -54,10 +54,9 @@
 //! and small batches cost more than with one row per signal, because each run of one or two
 //! signals rewrites its symbol's newest chunk (up to 1.6 KB) and moves its index entry:
 //! `tickbench compare` against the stored one-row-per-signal runs, by minima, found
-//! `db_insert/file/1` +43 %, `file/100` +50 %, `memory/1` +33 %, `memory/100` +48 %
-//! (2026-11-28). Ticks are still
-//! one row per tick, inserted by cached multi-row statements ([`ROWS_PER_INSERT`] rows each)
-//! after the same counting sort.
+//! `db_insert/file/1` +43 %, `file/100` +50 %, `memory/1` +33 %, `memory/100` +48 %. Ticks are
+//! still one row per tick, inserted by cached multi-row statements ([`ROWS_PER_INSERT`] rows
+//! each) after the same counting sort.
 //!
 //! - **All or nothing.** A batch is one `IMMEDIATE` transaction; after an error it is never
 //!   committed, so no chunk of a failed batch remains.
@@ -70,30 +69,17 @@
 //! Connections run with `journal_mode=WAL` (readers never block the writer and vice versa),
 //! `synchronous=NORMAL` (a committed transaction survives a process crash; after a power loss
 //! the last transactions may roll back, but never partially), a 5 s busy timeout, and a 64 MiB
-//! page cache. The schema version lives in `PRAGMA user_version`; a file from a newer version is
-//! refused with an error that names it, a version-0 file with foreign tables is refused too. A
-//! version-1 file (one row per signal) is upgraded when the writer opens it, in the same
-//! transaction as the version check: its rows are moved into chunks. A reader refuses it until
-//! then ([`StoreError::OlderSchema`]).
+//! page cache (16 MiB for a reader). The schema version lives in `PRAGMA user_version`; a file
+//! from a newer version is refused with an error that names it, a version-0 file with foreign
+//! tables is refused too. A version-1 file (one row per signal) is upgraded when the writer
+//! opens it, in the same transaction as the version check: its rows are moved into chunks. A
+//! reader refuses it until then ([`StoreError::OlderSchema`]).
 //!
 //! # Measured
 //!
-//! Current figures are in the README ("Measured figures").
-//!
-//! The comparison with the straightforward schema (rowid table + index on `(symbol, ts)`, one
-//! `INSERT` per row, both in WAL mode, 1 M rows, scratch program not kept) was made on
-//! 2026-11-27 with version 1 of this schema (one row per signal), same load, same process,
-//! while other builds and benches kept the load average at 5–8 (every figure inflated, the
-//! disk's most):
-//!
-//! | operation                               | straightforward | this store, version 1 |
-//! |-----------------------------------------|-----------------|------------|
-//! | batched insert, CPU-time rate (10 000)  | 0.93 M rows/s   | 1.2–1.3 M rows/s |
-//! | latest 10 at 1 M rows                   | 27 µs           | 10.5 µs |
-//! | 100-row range at 1 M rows               | 311 µs          | 35 µs |
-//!
-//! The reference figures for the straightforward schema (1.13 M rows/s, 8.3 µs,
-//! 56 µs) were taken on an idle machine.
+//! Figures, with the commands and commits that produced them, are in `docs/measurements/`, one
+//! file per measuring date; among them a comparison of version 1 of this schema with the
+//! straightforward one (rowid table + index on `(symbol, ts)`, one `INSERT` per row).
 
 use std::path::{Path, PathBuf};
 
@@ -834,7 +820,7 @@ fn insert_rows(
 /// by symbol (stable: each symbol's rows stay in time order) plus a check that each symbol's run
 /// is in time order, sorting only runs that are not. Linear: a 10 000-row batch on 64 symbols
 /// takes about 4 % fewer instructions to insert than with a comparison sort (callgrind, in
-/// memory, 2026-11-28). Symbol numbers far above the batch size (a counting table that large
+/// memory). Symbol numbers far above the batch size (a counting table that large
 /// would cost more than it saves) take the comparison sort.
 fn sorted_order(n: usize, key: impl Fn(usize) -> (SymbolId, u64)) -> Vec<u32> {
     let mut sorted = true;
