@@ -18,8 +18,8 @@
 //!   fdatasync, the durability `on_rotation` gives: the file system's own buffered write path to
 //!   disk, without the journal's format, checksums, rename and directory sync. Read its mean,
 //!   not its median: the fdatasync lands in a few outlier samples, so the medians of the two
-//!   ceilings look alike (27–35 ns on this project's VM, 2026-11-28) while total time over
-//!   3 M records is not (25–30 ns against 47–52 ns per record; README, "Measured figures").
+//!   ceilings look alike (27–35 ns on this project's 2-core VM) while total time over 3 M
+//!   records is not (25–30 ns against 47–52 ns per record; `docs/measurements/`).
 //! - `journal_rotation/rotate/256KiB`: the one append that seals a 256 KiB file: write out,
 //!   fdatasync, rename, create, fsync the directory, prune. Filling the file is not timed.
 //!

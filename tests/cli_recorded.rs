@@ -152,7 +152,7 @@ fn ten_percent_slowdown_is_caught_with_two_runs_against_one() {
 
 #[test]
 fn slowdown_with_one_run_against_one_is_reported() {
-    // Not a requirement (one run cannot know run-to-run noise), a figure for the README.
+    // Not a requirement (one run cannot know run-to-run noise), a figure for `docs/measurements/`.
     let (mut caught, mut slowed) = (0, 0);
     for a in SAME {
         for s in SLOW {
