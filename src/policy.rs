@@ -933,4 +933,36 @@ threshold = 40
             "{err}"
         );
     }
+
+    /// This repository's own policy: it parses, and every rule still matches a benchmark of the
+    /// stored baseline (a renamed group would otherwise leave its rule silently behind).
+    #[test]
+    fn the_repository_policy_matches_the_suite() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let p = Policy::load(&root.join(FILE_NAME)).expect("the repository's policy");
+        let path = root.join("baselines/amd-epyc-2c.json");
+        let text = std::fs::read_to_string(&path).expect("the stored baseline");
+        let stored: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let ids: Vec<&str> = stored["runs"][0]["benchmarks"]
+            .as_array()
+            .expect("benchmarks")
+            .iter()
+            .filter_map(|b| b["id"].as_str())
+            .collect();
+        assert!(ids.len() > 50, "{} ids", ids.len());
+        assert_eq!(p.unmatched(&ids), []);
+        let time = |id: &str| p.applied(id, Metric::Time, None);
+        for compute in [
+            "indicator/ema",
+            "engine/tick",
+            "db_insert/memory/100",
+            "canary/fnv1a_4k",
+        ] {
+            assert!(time(compute).rules.is_empty(), "{compute}");
+        }
+        assert!(time("burst_1000000/pipeline_shards/2").advisory);
+        assert!(time("concurrency_batch_1/pipeline_shards_2/8").advisory);
+        assert!(!time("concurrency_batch_1024/pipeline_shards_2/8").advisory);
+        assert!(time("db_insert/file/100").threshold_pct > DEFAULT_THRESHOLD_PCT);
+    }
 }
