@@ -8,4 +8,5 @@
 pub mod baseline;
 pub mod engine;
 pub mod load;
+pub mod policy;
 pub mod report;
