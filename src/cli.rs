@@ -18,6 +18,11 @@ use tickbench::report::{write_output, FormatKind};
 
 /// Exit code: at least one benchmark regressed.
 pub const EXIT_REGRESSION: u8 = 1;
+/// Exit code: bad input or usage (also: a benchmark that cannot be read).
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code with `--fail-inconclusive`: nothing regressed, but some benchmarks could not be
+/// judged.
+pub const EXIT_INCONCLUSIVE: u8 = 3;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -31,7 +36,8 @@ Examples:
   tickbench compare baselines/main.json after
   tickbench loadtest --profile quick         # open-loop load test, SLA verdict
 
-Exit codes: 0 no regression, 1 at least one regression, 2 bad input or usage.";
+Exit codes: 0 no regression, 1 at least one regression, 2 bad input, usage or an unreadable
+benchmark, 3 (with --fail-inconclusive) nothing regressed but some benchmarks inconclusive.";
 
 /// Regression tracking for Criterion benchmarks: summaries, stored baselines and a statistical
 /// compare that can fail a build.
@@ -63,12 +69,24 @@ pub enum Command {
     /// Compare two baselines; exit 1 if any benchmark regressed.
     #[command(after_help = "Examples:\n  tickbench compare before after\n  \
         tickbench compare before1,before2 after --threshold 3\n  \
-        tickbench compare baselines/main.json after --format markdown --out pr-comment.md\n\n\
+        tickbench compare baselines/main.json after --format markdown --out pr-comment.md\n  \
+        tickbench compare criterion:main ./main     # a Criterion baseline vs a file of that name\n\n\
         OLD and NEW are Criterion baseline names or stored baseline files, or comma-separated\n\
-        lists of repeated runs of the same code. With two or more runs on a side, the verdict\n\
-        uses the spread between runs (basis 'runs'); with one run per side it corrects machine\n\
-        drift (anchored by canary/ benchmarks) and requires threshold x single-run-factor\n\
-        (basis 'single-run'). Exit codes: 0 no regression, 1 regression, 2 bad input.")]
+        lists of repeated runs of the same code (each run once: a run listed twice is refused).\n\
+        A bare name that is both a file here and a Criterion baseline is refused as ambiguous.\n\n\
+        Columns: change = the drift-corrected change of the per-run estimate (--estimator);\n\
+        CI = its confidence interval; p = the p-value of that same change (Student's t on the\n\
+        change over its standard error); detectable = the smallest change this compare could\n\
+        tell from noise (the CI's half-width); basis = runs (spread between repeated runs),\n\
+        single-run (one run per side: the suite's spread of changes stands in for it, and the\n\
+        threshold is multiplied by --single-run-factor) or few-samples; policy = the row's\n\
+        threshold from tickbench.toml or --threshold, and whether it is advisory.\n\
+        Verdicts: regressed / improved (significant and beyond the threshold), unchanged,\n\
+        inconclusive (too few samples, a run that changed speed while it ran, or noise larger\n\
+        than the threshold can resolve: never counted as regressed or improved), added /\n\
+        removed (on one side only), unreadable (damaged files: exit 2).\n\
+        Exit codes: 0 no regression, 1 regression, 2 bad input or an unreadable benchmark,\n\
+        3 with --fail-inconclusive when nothing regressed but some benchmarks are inconclusive.")]
     Compare(CompareArgs),
     /// Print this machine's fingerprint (or, with --id, the key used for baselines/<id>.json).
     Machine(MachineArgs),
@@ -132,6 +150,14 @@ pub struct SaveArgs {
     /// Add this run to an existing stored baseline (creating it if missing).
     #[arg(long)]
     append: bool,
+    /// With --append: store the run even when it differs from the stored runs far beyond their
+    /// spread (by default such a run is refused as disturbed).
+    #[arg(long, requires = "append")]
+    accept_outliers: bool,
+    /// Store the readable benchmarks even when some cannot be read (the skip is recorded in
+    /// the stored run); by default nothing is saved then.
+    #[arg(long)]
+    allow_unreadable: bool,
     /// Directory of stored baselines.
     #[arg(long, value_name = "DIR", default_value = "baselines")]
     baselines_dir: PathBuf,
@@ -146,9 +172,10 @@ pub struct CompareArgs {
     old: String,
     /// New side, same forms.
     new: String,
-    /// Smallest change (in %) that counts as a regression.
-    #[arg(long, value_name = "PCT", default_value_t = 5.0, value_parser = positive_f64)]
-    threshold: f64,
+    /// Smallest change (in %) that counts as a regression [default: the policy file's
+    /// [defaults] threshold, else 5]. A policy rule for a benchmark beats it.
+    #[arg(long, value_name = "PCT", value_parser = positive_f64)]
+    threshold: Option<f64>,
     /// p-value below which a change is significant.
     #[arg(long, value_name = "ALPHA", default_value_t = 0.05, value_parser = probability)]
     significance: f64,
@@ -161,13 +188,21 @@ pub struct CompareArgs {
     /// Do not correct machine-wide drift.
     #[arg(long)]
     no_drift: bool,
-    /// How each run of a benchmark is summarised: `min` (robust to a busy machine, which only
-    /// adds time) or `median`.
-    #[arg(long, value_enum, default_value = "min")]
+    /// How each run of a benchmark is summarised: `low` (the k-th fastest sample: robust to a
+    /// busy machine, which only adds time, and to one glitch sample), `min` or `median`.
+    #[arg(long, value_enum, default_value = "low")]
     estimator: Estimator,
-    /// Bootstrap resamples for single-run intervals (fewer is faster and rougher).
-    #[arg(long, value_name = "N", default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(100..))]
-    resamples: u32,
+    /// Per-benchmark policy file [default: tickbench.toml, or Cargo.toml's
+    /// [package.metadata.tickbench], found from the current directory up to the project root].
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Judge the benchmarks that can be read even when others cannot (they are still listed
+    /// as unreadable); without it any unreadable benchmark makes the compare exit 2.
+    #[arg(long)]
+    allow_unreadable: bool,
+    /// Exit 3 when nothing regressed but some benchmarks are inconclusive.
+    #[arg(long)]
+    fail_inconclusive: bool,
     #[command(flatten)]
     criterion: CriterionDir,
     #[command(flatten)]
@@ -256,14 +291,25 @@ fn summary_cmd(args: SummaryArgs) -> anyhow::Result<ExitCode> {
     let root = criterion::root(args.criterion.criterion_dir.as_deref());
     let loaded = baseline::load_spec(&args.baseline, &root)?;
     let report = summary::summarise(&args.baseline, &loaded);
+    warn_all(&report.warnings);
+    let unreadable: Vec<&baseline::Unreadable> = loaded
+        .runs
+        .last()
+        .map(|r| r.unreadable.iter().collect())
+        .unwrap_or_default();
     if report.benchmarks.is_empty() {
-        warn_all(&report.warnings);
         anyhow::bail!("baseline '{}' has no readable benchmark", args.baseline);
     }
-    warn_all(&report.warnings);
     let text = args.output.format.formatter().summary(&report)?;
     write_output(args.output.out.as_deref(), &text)?;
-    Ok(ExitCode::SUCCESS)
+    for u in &unreadable {
+        eprintln!("error: unreadable benchmark {u}");
+    }
+    Ok(if unreadable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
 }
 
 fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
@@ -275,6 +321,23 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
     let mut loaded = criterion::load_baseline(&root, &args.baseline)?;
     warn_all(&loaded.warnings);
     let mut run: Run = loaded.runs.pop().context("no run read")?;
+    if !run.unreadable.is_empty() {
+        let list: Vec<String> = run.unreadable.iter().map(|u| format!("  {u}")).collect();
+        if !args.allow_unreadable {
+            anyhow::bail!(
+                "{} benchmark(s) of Criterion baseline '{}' cannot be read; nothing saved \
+                 (--allow-unreadable stores the rest and records the skip in the baseline):\n{}",
+                run.unreadable.len(),
+                args.baseline,
+                list.join("\n")
+            );
+        }
+        eprintln!(
+            "warning: skipping {} unreadable benchmark(s), recorded in the stored run:\n{}",
+            run.unreadable.len(),
+            list.join("\n")
+        );
+    }
     if run.benchmarks.is_empty() {
         anyhow::bail!(
             "Criterion baseline '{}' has no readable benchmark; nothing saved",
@@ -292,6 +355,9 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
         (_, true) => Existing::Append,
         _ => Existing::Refuse,
     };
+    if existing == Existing::Append && path.is_file() {
+        check_append(&path, &run, &args)?;
+    }
     let (runs, warnings) = stored::save(&path, name, run, existing)?;
     warn_all(&warnings);
     println!(
@@ -301,24 +367,77 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses to append a run that is already stored, or one whose benchmarks differ from the
+/// stored runs far beyond their spread (a disturbed run would widen every later compare's
+/// noise estimate, or shift the reference): regressed or improved against the stored runs.
+fn check_append(path: &std::path::Path, run: &Run, args: &SaveArgs) -> anyhow::Result<()> {
+    let stored = stored::read(path)?.into_loaded(path);
+    if let Some((_, at)) = baseline::same_run(std::slice::from_ref(run), &stored.runs) {
+        anyhow::bail!("this run is already stored as {at}; nothing saved");
+    }
+    if args.accept_outliers {
+        return Ok(());
+    }
+    let (policy, policy_file) = load_policy(None)?;
+    let options = Options {
+        policy,
+        policy_file,
+        ..Options::default()
+    };
+    let new = baseline::Loaded {
+        runs: vec![run.clone()],
+        warnings: Vec::new(),
+    };
+    let c = compare::compare(&path.display().to_string(), &stored, "this run", &new, &options);
+    let off: Vec<String> = c
+        .benchmarks
+        .iter()
+        .filter(|b| matches!(b.verdict, compare::Verdict::Regressed | compare::Verdict::Improved))
+        .map(|b| format!("  {} {:+.1} %", b.id, b.change_pct.unwrap_or(f64::NAN)))
+        .collect();
+    if !off.is_empty() {
+        anyhow::bail!(
+            "this run differs from the {} stored run(s) of {} far beyond their spread, so it \
+             looks disturbed (or the code changed); nothing saved. Re-run it, or pass \
+             --accept-outliers to store it anyway:\n{}",
+            stored.runs.len(),
+            path.display(),
+            off.join("\n")
+        );
+    }
+    Ok(())
+}
+
 fn compare_cmd(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let root = criterion::root(args.criterion.criterion_dir.as_deref());
     let old = baseline::load_spec(&args.old, &root)
         .with_context(|| format!("cannot read OLD '{}'", args.old))?;
     let new = baseline::load_spec(&args.new, &root)
         .with_context(|| format!("cannot read NEW '{}'", args.new))?;
+    baseline::check_distinct(&old, &new)?;
+    let (policy, policy_file) = load_policy(args.policy.as_deref())?;
     let options = Options {
         threshold_pct: args.threshold,
         significance: args.significance,
         single_run_factor: args.single_run_factor,
         canary_prefix: args.canary,
         drift: !args.no_drift,
-        resamples: args.resamples as usize,
         estimator: args.estimator,
+        policy,
+        policy_file,
         ..Options::default()
     };
+    let ids: std::collections::BTreeSet<String> = old
+        .runs
+        .iter()
+        .chain(&new.runs)
+        .flat_map(|r| r.benchmarks.iter().map(|b| b.id.clone()))
+        .collect();
+    options.check(&ids)?;
     let comparison = compare::compare(&args.old, &old, &args.new, &new, &options);
-    if comparison.benchmarks.iter().all(|b| b.change_pct.is_none()) {
+    if comparison.benchmarks.iter().all(|b| b.change_pct.is_none())
+        && comparison.summary.unreadable == 0
+    {
         warn_all(&comparison.warnings);
         anyhow::bail!(
             "'{}' and '{}' have no benchmark in common that can be compared",
@@ -329,10 +448,59 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<ExitCode> {
     warn_all(&comparison.warnings);
     let text = args.output.format.formatter().compare(&comparison)?;
     write_output(args.output.out.as_deref(), &text)?;
-    Ok(if comparison.summary.regressed > 0 {
-        ExitCode::from(EXIT_REGRESSION)
+    Ok(ExitCode::from(gate(
+        &comparison,
+        args.allow_unreadable,
+        args.fail_inconclusive,
+    )))
+}
+
+/// The exit code of a comparison: 2 when a benchmark cannot be read (unless allowed), else 1
+/// when a benchmark regressed under a policy that is not advisory, else 3 when asked to fail
+/// on inconclusive ones and there are some, else 0. Unreadable rows are named on stderr too,
+/// whatever the format, so a machine-readable report on stdout cannot hide them.
+pub fn gate(comparison: &compare::Comparison, allow_unreadable: bool, strict: bool) -> u8 {
+    let unreadable: Vec<_> = comparison
+        .benchmarks
+        .iter()
+        .filter(|b| b.verdict == compare::Verdict::Unreadable)
+        .collect();
+    for b in &unreadable {
+        eprintln!(
+            "{}: unreadable benchmark '{}': {}",
+            if allow_unreadable { "warning" } else { "error" },
+            b.id,
+            b.reason.as_deref().unwrap_or("")
+        );
+    }
+    if !unreadable.is_empty() && !allow_unreadable {
+        return EXIT_BAD_INPUT;
+    }
+    if comparison.failing().next().is_some() {
+        EXIT_REGRESSION
+    } else if strict && comparison.summary.inconclusive > 0 {
+        EXIT_INCONCLUSIVE
     } else {
-        ExitCode::SUCCESS
+        0
+    }
+}
+
+/// The policy named by `--policy`, else the one found from the current directory, else none;
+/// with where it came from.
+pub fn load_policy(
+    explicit: Option<&std::path::Path>,
+) -> anyhow::Result<(tickbench::policy::Policy, Option<String>)> {
+    use tickbench::policy::Policy;
+    let policy = match explicit {
+        Some(path) => Some(Policy::load(path)?),
+        None => Policy::discover(&std::env::current_dir()?)?,
+    };
+    Ok(match policy {
+        Some(p) => {
+            let file = p.source().map(|s| s.display().to_string());
+            (p, file)
+        }
+        None => (Policy::empty(), None),
     })
 }
 

@@ -93,20 +93,20 @@ fn unknown_baseline_lists_the_existing_ones() {
 }
 
 #[test]
-fn corrupt_files_are_named_and_the_rest_is_reported() {
+fn corrupt_files_are_named_the_rest_is_reported_and_the_exit_code_is_2() {
     tickbench()
         .args(["summary", "x", "--criterion-dir", &dir("corrupt")])
         .assert()
-        .success()
+        .code(2)
         .stdout(predicate::str::contains("ok/one"))
         .stdout(predicate::str::contains("bad/").not())
         .stderr(predicate::str::contains(
-            "bad/truncated/x/estimates.json is not valid",
+            "bad/truncated/x/estimates.json: cut short",
         ))
         .stderr(predicate::str::contains(
-            "bad/notjson/x/sample.json is not valid",
+            "bad/notjson/x/sample.json: not valid Criterion JSON",
         ))
-        .stderr(predicate::str::contains("bad/missing/x/sample.json"));
+        .stderr(predicate::str::contains("bad/missing/x/sample.json: missing"));
 }
 
 #[test]
@@ -159,15 +159,15 @@ fn every_throughput_variant_and_odd_ids_are_summarised() {
 }
 
 #[test]
-fn nan_and_zero_times_are_skipped_with_a_warning() {
+fn nan_and_zero_times_make_the_benchmark_unreadable() {
     tickbench()
-        .args(["compare", "x", "x", "--criterion-dir", &dir("nan")])
+        .args(["summary", "x", "--criterion-dir", &dir("nan")])
         .assert()
-        .success()
+        .code(2)
         .stdout(predicate::str::contains("ok/one"))
-        .stderr(predicate::str::contains("skipped 'nan/times'"))
-        .stderr(predicate::str::contains("skipped 'zero/times'"))
-        .stderr(predicate::str::contains("NaN, zero or negative"));
+        .stderr(predicate::str::contains("'nan/times'"))
+        .stderr(predicate::str::contains("'zero/times'"))
+        .stderr(predicate::str::contains("null, NaN, zero, negative or infinite"));
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn a_real_regression_fails_with_exit_code_1() {
         "--criterion-dir",
         &dir("good"),
     ]));
-    assert_eq!(v["schema"], "tickbench.compare.v1");
+    assert_eq!(v["schema"], "tickbench.compare.v2");
     let by_id = |id: &str| {
         v["benchmarks"]
             .as_array()
@@ -220,12 +220,12 @@ fn a_real_regression_fails_with_exit_code_1() {
 }
 
 #[test]
-fn the_same_baseline_on_both_sides_passes() {
+fn the_same_run_on_both_sides_is_refused() {
     tickbench()
         .args(["compare", "a", "a", "--criterion-dir", &dir("good")])
         .assert()
-        .code(0)
-        .stdout(predicate::str::contains("0 regressed"));
+        .code(2)
+        .stderr(predicate::str::contains("OLD and NEW share a run"));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use tickbench::baseline::compare::{compare, Basis, Comparison, Options, Verdict};
+use tickbench::baseline::compare::{compare, Basis, Comparison, DriftBasis, Options, Verdict};
 use tickbench::baseline::stats::{criterion_style_regressed, Rng};
 use tickbench::baseline::{load_spec, Loaded};
 
@@ -24,13 +24,9 @@ fn load(spec: &str) -> Loaded {
     loaded
 }
 
-/// Default options except fewer bootstrap resamples (they only shape the interval, never the
-/// verdict, and keep the debug-profile test fast).
+/// The default options (no policy file: the recorded suite is not this repository's).
 fn options() -> Options {
-    Options {
-        resamples: 200,
-        ..Options::default()
-    }
+    Options::default()
 }
 
 fn run(old: &str, new: &str) -> Comparison {
@@ -70,7 +66,7 @@ fn count(cases: &[(String, String)], expect_basis: Basis) -> (usize, usize, Vec<
         for b in &c.benchmarks {
             assert_eq!(b.basis, Some(expect_basis), "{} in {old} vs {new}", b.id);
             total += 1;
-            if b.verdict == Verdict::Regressed {
+            if matches!(b.verdict, Verdict::Regressed | Verdict::Improved) {
                 regressed += 1;
                 which.push(format!(
                     "{old} vs {new}: {} {:+.1} %",
@@ -236,7 +232,7 @@ fn criterion_style_within_run_intervals_cry_wolf_where_tickbench_does_not() {
 fn the_cli_exits_1_on_the_recorded_slowdown_and_0_on_identical_runs() {
     let cmd = || {
         let mut c = Command::cargo_bin("tickbench").unwrap();
-        c.args(["compare", "--criterion-dir", RECORDED, "--resamples", "200"]);
+        c.args(["compare", "--criterion-dir", RECORDED]);
         c
     };
     cmd()
@@ -246,4 +242,87 @@ fn the_cli_exits_1_on_the_recorded_slowdown_and_0_on_identical_runs() {
         .stdout(predicate::str::contains("REGRESSED"))
         .stdout(predicate::str::contains("canary benchmark(s)"));
     cmd().args(["r1,r2", "r3"]).assert().code(0);
+}
+
+/// `spec` with only the benchmarks `keep` accepts.
+fn load_only(spec: &str, keep: impl Fn(&str) -> bool) -> Loaded {
+    let mut loaded = load(spec);
+    for run in &mut loaded.runs {
+        run.benchmarks.retain(|b| keep(&b.id));
+    }
+    loaded
+}
+
+/// Without canaries (a suite that has none), 2 runs of the old code against 1 of the new: every
+/// slowed benchmark is caught and no unchanged one is called improved or regressed. `keep`
+/// picks the suite, `anchors` names the canary prefix (one that matches nothing: no anchors).
+fn no_canary_case(keep: &dyn Fn(&str) -> bool) -> (usize, usize, Vec<String>) {
+    let options = Options {
+        canary_prefix: "no-such-canary/".into(),
+        ..Options::default()
+    };
+    let (mut caught, mut slowed, mut wrong) = (0, 0, Vec::new());
+    for (i, a) in SAME.iter().enumerate() {
+        for b in &SAME[i + 1..] {
+            for s in SLOW {
+                let old = format!("{a},{b}");
+                let c = compare(&old, &load_only(&old, keep), s, &load_only(s, keep), &options);
+                assert_eq!(c.drift.basis, DriftBasis::NoAnchor);
+                for r in &c.benchmarks {
+                    if r.id.starts_with("probe/") {
+                        slowed += 1;
+                        caught += usize::from(r.verdict == Verdict::Regressed);
+                        if r.verdict != Verdict::Regressed {
+                            wrong.push(format!("missed {old} vs {s}: {} {:?}", r.id, r.verdict));
+                        }
+                    } else if matches!(r.verdict, Verdict::Regressed | Verdict::Improved) {
+                        wrong.push(format!("{old} vs {s}: unchanged {} {:?}", r.id, r.verdict));
+                    }
+                }
+            }
+        }
+    }
+    (caught, slowed, wrong)
+}
+
+#[test]
+fn without_canaries_a_slowdown_of_half_the_suite_is_caught_and_makes_nothing_improved() {
+    // Half: three slowed probes beside three fixed-code benchmarks that are no anchors here.
+    let half = |id: &str| {
+        !id.starts_with("probe/sqrt_sum") && !id.starts_with("probe/format_strings")
+    };
+    let (caught, slowed, wrong) = no_canary_case(&half);
+    eprintln!("no canary, half the suite slowed, 2 vs 1: caught {caught} of {slowed}");
+    assert_eq!(slowed, 6 * 2 * 3);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // More than half: five slowed of eight.
+    let (caught, slowed, wrong) = no_canary_case(&|_| true);
+    eprintln!("no canary, 5 of 8 slowed, 2 vs 1: caught {caught} of {slowed}");
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // All of it: the five probes alone.
+    let (caught, slowed, wrong) = no_canary_case(&|id| id.starts_with("probe/"));
+    eprintln!("no canary, all slowed, 2 vs 1: caught {caught} of {slowed}");
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn without_canaries_identical_runs_stay_quiet_both_ways() {
+    let options = Options {
+        canary_prefix: "no-such-canary/".into(),
+        ..Options::default()
+    };
+    let mut cases = ordered_pairs(&SAME);
+    cases.extend(two_vs_one(&SAME));
+    let (mut flagged, mut total) = (Vec::new(), 0);
+    for (old, new) in &cases {
+        let c = compare(old, &load(old), new, &load(new), &options);
+        for r in &c.benchmarks {
+            total += 1;
+            if matches!(r.verdict, Verdict::Regressed | Verdict::Improved) {
+                flagged.push(format!("{old} vs {new}: {} {:?}", r.id, r.verdict));
+            }
+        }
+    }
+    eprintln!("no canary, identical code: {} of {total} flagged", flagged.len());
+    assert!(flagged.len() * 100 <= total, "{flagged:#?}");
 }

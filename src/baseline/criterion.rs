@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-use super::{Benchmark, Loaded, Run, Sample, Warning};
+use super::{Benchmark, Loaded, Run, Sample, Unreadable};
 
 /// `benchmark.json`: who the benchmark is.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -177,8 +177,22 @@ pub fn root(explicit: Option<&Path>) -> PathBuf {
     PathBuf::from("target/criterion")
 }
 
-/// Every directory under `root` that holds a `benchmark.json`, i.e. one benchmark of one
-/// baseline. Sorted, so output is stable.
+/// The files of one benchmark of one baseline.
+const FILES: [&str; 3] = ["benchmark.json", "estimates.json", "sample.json"];
+
+/// Whether `dir` is one benchmark of one baseline: it holds `benchmark.json` or `sample.json`
+/// (as anything: a file, a directory, a dangling link — a damaged benchmark is still a
+/// benchmark), or only `estimates.json` under a name other than `change` (Criterion's own
+/// verdict directory holds just that file).
+fn is_benchmark_dir(dir: &Path) -> bool {
+    let present = |f: &str| fs::symlink_metadata(dir.join(f)).is_ok();
+    present("benchmark.json")
+        || present("sample.json")
+        || (present("estimates.json") && dir.file_name().is_some_and(|n| n != "change"))
+}
+
+/// Every directory under `root` that is one benchmark of one baseline. Sorted, so output is
+/// stable. Symbolic links to directories are not followed (a link loop cannot hang the walk).
 fn baseline_dirs(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if !root.is_dir() {
         bail!(
@@ -195,10 +209,12 @@ fn baseline_dirs(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
         for entry in entries {
             let entry =
                 entry.with_context(|| format!("cannot read directory {}", dir.display()))?;
-            let kind = entry.file_type()?;
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("cannot read {}", entry.path().display()))?;
             if kind.is_dir() {
                 let path = entry.path();
-                if path.join("benchmark.json").is_file() {
+                if dir != root && is_benchmark_dir(&path) {
                     found.push(path.clone());
                 }
                 stack.push(path);
@@ -209,7 +225,7 @@ fn baseline_dirs(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// The Criterion baselines under `root` with their benchmark counts.
+/// The Criterion baselines under `root` with their benchmark counts (damaged ones included).
 pub fn list(root: &Path) -> anyhow::Result<BTreeMap<String, usize>> {
     let mut names = BTreeMap::new();
     for dir in baseline_dirs(root)? {
@@ -220,18 +236,103 @@ pub fn list(root: &Path) -> anyhow::Result<BTreeMap<String, usize>> {
     Ok(names)
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid Criterion JSON", path.display()))
+/// Why a file could not be read: the message says what the file is (missing, a directory, a
+/// link loop, not JSON, cut short, the wrong shape).
+#[derive(Debug)]
+struct FileError {
+    file: PathBuf,
+    reason: String,
 }
 
-/// Reads one benchmark directory (`<root>/<directory_name>/<baseline>/`).
-pub fn read_benchmark(dir: &Path) -> anyhow::Result<Benchmark> {
-    let meta: BenchmarkFile = read_json(&dir.join("benchmark.json"))?;
-    let estimates: Estimates = read_json(&dir.join("estimates.json"))?;
-    let sample: SampleFile = read_json(&dir.join("sample.json"))?;
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, FileError> {
+    let fail = |reason: String| FileError {
+        file: path.to_path_buf(),
+        reason,
+    };
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail(match fs::symlink_metadata(path) {
+                Ok(_) => "a dangling symbolic link".into(),
+                Err(_) => "missing".into(),
+            }))
+        }
+        Err(e) => {
+            let what = match fs::metadata(path) {
+                Ok(m) if m.is_dir() => "a directory, not a file".to_string(),
+                _ => format!("cannot be read: {e}"),
+            };
+            return Err(fail(what));
+        }
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        fail(if e.is_eof() {
+            format!("cut short ({} bytes): {e}", text.len())
+        } else {
+            format!("not valid Criterion JSON: {e}")
+        })
+    })
+}
+
+/// Checks the estimates a summary shows: every point estimate a finite, non-negative number.
+fn estimates_problem(e: &Estimates) -> Option<String> {
+    [
+        ("mean", &e.mean),
+        ("median", &e.median),
+        ("std_dev", &e.std_dev),
+    ]
+    .into_iter()
+    .find(|(_, x)| !(x.point_estimate.is_finite() && x.point_estimate >= 0.0))
+    .map(|(name, x)| format!("{name} is {}", x.point_estimate))
+}
+
+/// Reads one benchmark directory (`<root>/<directory_name>/<baseline>/`), checking every file:
+/// a benchmark is either whole or [`Unreadable`], never half-read.
+pub fn read_benchmark(dir: &Path) -> Result<Benchmark, Unreadable> {
+    let unreadable = |id: String, e: FileError| Unreadable {
+        id,
+        file: e.file.display().to_string(),
+        reason: e.reason,
+    };
+    // The id of a benchmark whose benchmark.json is damaged: its directory under the root.
+    let dir_id = || {
+        dir.parent()
+            .and_then(|p| p.to_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let meta: BenchmarkFile =
+        read_json(&dir.join(FILES[0])).map_err(|e| unreadable(dir_id(), e))?;
+    if meta.full_id.is_empty() {
+        return Err(Unreadable {
+            id: dir_id(),
+            file: dir.join(FILES[0]).display().to_string(),
+            reason: "full_id is empty".into(),
+        });
+    }
+    let id = meta.full_id.clone();
+    let estimates: Estimates =
+        read_json(&dir.join(FILES[1])).map_err(|e| unreadable(id.clone(), e))?;
+    if let Some(problem) = estimates_problem(&estimates) {
+        return Err(Unreadable {
+            id,
+            file: dir.join(FILES[1]).display().to_string(),
+            reason: problem,
+        });
+    }
+    let sample: SampleFile =
+        read_json(&dir.join(FILES[2])).map_err(|e| unreadable(id.clone(), e))?;
+    let sample = Sample {
+        iters: sample.iters,
+        times: sample.times,
+    };
+    if let Some(problem) = sample.problem() {
+        return Err(Unreadable {
+            id,
+            file: dir.join(FILES[2]).display().to_string(),
+            reason: problem,
+        });
+    }
     Ok(Benchmark {
         id: meta.full_id,
         group_id: meta.group_id,
@@ -239,16 +340,14 @@ pub fn read_benchmark(dir: &Path) -> anyhow::Result<Benchmark> {
         value_str: meta.value_str,
         throughput: meta.throughput,
         estimates,
-        sample: Sample {
-            iters: sample.iters,
-            times: sample.times,
-        },
+        sample,
     })
 }
 
 /// Reads Criterion baseline `name` under `root` as one [`Run`]. A benchmark whose files are
-/// missing or corrupt is skipped with a warning naming the file; an unknown name is an error
-/// that lists the baselines that exist.
+/// missing or damaged is kept as [`Unreadable`] with the file and the reason; an unknown name
+/// is an error that lists the baselines that exist; two directories claiming the same id are
+/// an error naming both.
 pub fn load_baseline(root: &Path, name: &str) -> anyhow::Result<Loaded> {
     let dirs = baseline_dirs(root)?;
     let mine: Vec<&PathBuf> = dirs
@@ -272,17 +371,32 @@ pub fn load_baseline(root: &Path, name: &str) -> anyhow::Result<Loaded> {
             root.display()
         );
     }
-    let mut loaded = Loaded::default();
     let mut benchmarks = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut dir_of: BTreeMap<String, &PathBuf> = BTreeMap::new();
     for dir in mine {
         match read_benchmark(dir) {
-            Ok(b) => benchmarks.push(b),
-            Err(e) => loaded
-                .warnings
-                .push(Warning(format!("skipped benchmark: {e:#}"))),
+            Ok(b) => {
+                if let Some(other) = dir_of.insert(b.id.clone(), dir) {
+                    bail!(
+                        "benchmark id '{}' appears twice in Criterion baseline '{name}': {} and {}",
+                        b.id,
+                        other.display(),
+                        dir.display()
+                    );
+                }
+                benchmarks.push(b);
+            }
+            Err(mut u) => {
+                if let Ok(rel) = Path::new(&u.id).strip_prefix(root) {
+                    u.id = rel.display().to_string();
+                }
+                unreadable.push(u)
+            }
         }
     }
     benchmarks.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut loaded = Loaded::default();
     loaded.runs.push(Run {
         source: format!("Criterion baseline '{name}' in {}", root.display()),
         // Criterion's directory is local: its runs were measured here.
@@ -290,6 +404,7 @@ pub fn load_baseline(root: &Path, name: &str) -> anyhow::Result<Loaded> {
         git_commit: None,
         created: None,
         benchmarks,
+        unreadable,
     });
     Ok(loaded)
 }

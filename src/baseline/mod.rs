@@ -58,8 +58,10 @@ impl Sample {
             .collect()
     }
 
-    /// Why these samples cannot be compared, if they cannot: empty, unequal lengths, or a
-    /// per-iteration time that is not a positive finite number (NaN, zero, negative).
+    /// Why these samples cannot be compared, if they cannot: empty, unequal lengths, an
+    /// iteration count that is not a positive finite number, or a time that is not (NaN, null,
+    /// zero, negative, infinite). A negative count times a negative time would give a plausible
+    /// per-iteration time, so each array is checked on its own.
     pub fn problem(&self) -> Option<String> {
         if self.iters.is_empty() {
             return Some("no samples".into());
@@ -71,17 +73,41 @@ impl Sample {
                 self.times.len()
             ));
         }
-        let bad = self
-            .per_iteration()
-            .iter()
-            .filter(|t| !(t.is_finite() && **t > 0.0))
-            .count();
-        (bad > 0).then(|| {
-            format!(
-                "{bad} of {} samples are NaN, zero or negative",
+        let positive = |x: &&f64| x.is_finite() && **x > 0.0;
+        let bad_iters = self.iters.len() - self.iters.iter().filter(positive).count();
+        if bad_iters > 0 {
+            return Some(format!(
+                "{bad_iters} of {} iteration counts are zero, negative or not a number",
                 self.iters.len()
+            ));
+        }
+        let bad_times = self.times.len() - self.times.iter().filter(positive).count();
+        (bad_times > 0).then(|| {
+            format!(
+                "{bad_times} of {} times are null, NaN, zero, negative or infinite",
+                self.times.len()
             )
         })
+    }
+}
+
+/// A benchmark that could not be read. It is never dropped: a compare shows it with the verdict
+/// `unreadable` and exits 2, and `save` refuses the run unless told to skip it, in which case
+/// the stored run keeps this record.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Unreadable {
+    /// The benchmark's id when its `benchmark.json` could be read, else its directory under the
+    /// Criterion root.
+    pub id: String,
+    /// The file (or directory) that failed.
+    pub file: String,
+    /// Why it failed.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "'{}': {}: {}", self.id, self.file, self.reason)
     }
 }
 
@@ -98,6 +124,42 @@ pub struct Run {
     pub created: Option<String>,
     /// The benchmarks, sorted by id.
     pub benchmarks: Vec<Benchmark>,
+    /// Benchmarks of this run that could not be read (in a stored baseline: the ones skipped at
+    /// `save --allow-unreadable`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl Run {
+    /// A fingerprint of the measurements (ids and raw samples, bit for bit): two runs with the
+    /// same fingerprint are the same run read twice, e.g. a Criterion baseline and its stored
+    /// copy, whatever their sources say.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        for b in &self.benchmarks {
+            eat(b.id.as_bytes());
+            eat(&[0xff]);
+            for x in b.sample.iters.iter().chain(&b.sample.times) {
+                eat(&x.to_bits().to_le_bytes());
+            }
+        }
+        h
+    }
+
+    /// The first benchmark id that occurs twice, if any.
+    pub fn duplicate_id(&self) -> Option<&str> {
+        let mut seen = std::collections::BTreeSet::new();
+        self.benchmarks
+            .iter()
+            .map(|b| b.id.as_str())
+            .chain(self.unreadable.iter().map(|u| u.id.as_str()))
+            .find(|id| !seen.insert(*id))
+    }
 }
 
 /// A problem with part of the input that did not stop the rest from being used.
@@ -119,23 +181,95 @@ pub struct Loaded {
     pub warnings: Vec<Warning>,
 }
 
+/// Where one name of a baseline spec points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A stored baseline file.
+    File(std::path::PathBuf),
+    /// A Criterion baseline under the Criterion root.
+    Criterion(String),
+}
+
+/// Resolves one name of a spec. `criterion:NAME` is always a Criterion baseline; a name with a
+/// path separator is always a file; a bare name is whichever of the two exists, and a bare name
+/// that is both is an error that shows both and how to pick one (a file in the current
+/// directory must not silently shadow a Criterion baseline, or the other way round).
+pub fn resolve(item: &str, criterion_root: &std::path::Path) -> anyhow::Result<Source> {
+    if let Some(name) = item.strip_prefix("criterion:") {
+        return Ok(Source::Criterion(name.to_string()));
+    }
+    let path = std::path::Path::new(item);
+    if item.contains(std::path::MAIN_SEPARATOR) || item.contains('/') {
+        return Ok(Source::File(path.to_path_buf()));
+    }
+    let is_file = path.is_file();
+    let is_criterion = criterion_root.is_dir()
+        && criterion::list(criterion_root).is_ok_and(|names| names.contains_key(item));
+    match (is_file, is_criterion) {
+        (true, true) => anyhow::bail!(
+            "'{item}' is ambiguous: it is a file in the current directory ({}) and a Criterion \
+             baseline under {}; write './{item}' for the file or 'criterion:{item}' for the \
+             Criterion baseline",
+            std::env::current_dir()
+                .map(|d| d.join(item).display().to_string())
+                .unwrap_or_else(|_| item.to_string()),
+            criterion_root.display()
+        ),
+        (true, false) => Ok(Source::File(path.to_path_buf())),
+        _ => Ok(Source::Criterion(item.to_string())),
+    }
+}
+
 /// Reads a baseline spec: a comma-separated list of Criterion baseline names (looked up under
-/// `criterion_root`) and paths to stored baseline files. A name that is an existing file is read
-/// as a stored baseline; anything else as a Criterion baseline.
+/// `criterion_root`) and paths to stored baseline files (see [`resolve`]). The same run named
+/// twice (`a,a`, or a stored run beside the Criterion baseline it was saved from) is an error:
+/// counted twice it would pass for two runs and fake a measured run-to-run spread.
 pub fn load_spec(spec: &str, criterion_root: &std::path::Path) -> anyhow::Result<Loaded> {
     let mut loaded = Loaded::default();
     for item in spec.split(',').map(str::trim) {
         if item.is_empty() {
             anyhow::bail!("empty baseline name in '{spec}'");
         }
-        let path = std::path::Path::new(item);
-        let mut part = if path.is_file() {
-            stored::read(path)?.into_loaded(path)
-        } else {
-            criterion::load_baseline(criterion_root, item)?
+        let mut part = match resolve(item, criterion_root)? {
+            Source::File(path) => stored::read(&path)?.into_loaded(&path),
+            Source::Criterion(name) => criterion::load_baseline(criterion_root, &name)?,
         };
         loaded.runs.append(&mut part.runs);
         loaded.warnings.append(&mut part.warnings);
     }
+    if let Some((a, b)) = same_run(&loaded.runs, &loaded.runs) {
+        anyhow::bail!(
+            "the same run is listed twice in '{spec}': {a} and {b} hold identical samples; list \
+             each run once"
+        );
+    }
     Ok(loaded)
+}
+
+/// Two runs, one from each list (or two different ones of one list), that are the same
+/// measurements: their sources.
+pub fn same_run(a: &[Run], b: &[Run]) -> Option<(String, String)> {
+    let same_list = std::ptr::eq(a, b);
+    for (i, x) in a.iter().enumerate() {
+        for (j, y) in b.iter().enumerate() {
+            if same_list && j <= i {
+                continue;
+            }
+            if !x.benchmarks.is_empty() && x.fingerprint() == y.fingerprint() {
+                return Some((x.source.clone(), y.source.clone()));
+            }
+        }
+    }
+    None
+}
+
+/// Refuses an OLD and a NEW side that share a run: a run compared with itself says nothing.
+pub fn check_distinct(old: &Loaded, new: &Loaded) -> anyhow::Result<()> {
+    if let Some((a, b)) = same_run(&old.runs, &new.runs) {
+        anyhow::bail!(
+            "OLD and NEW share a run: {a} and {b} hold identical samples; a run compared with \
+             itself says nothing about a change"
+        );
+    }
+    Ok(())
 }

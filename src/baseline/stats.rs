@@ -36,24 +36,39 @@
 
 /// How one run of a benchmark is summarised from its per-iteration times.
 ///
-/// The minimum is the default: interference on a shared machine (other processes, a host that
-/// deschedules the VM) only ever *adds* time, so the least-disturbed sample is the most
-/// repeatable summary of the code itself — Chen & Revels (2016), *Robust benchmarking in noisy
-/// environments*, arXiv:1608.04295. On the recorded fixtures the minimum moves ≤ 4 % between
-/// runs of identical code (one disturbed run: 9 %) while the median moves up to 4×.
+/// The default is [`Estimator::Low`], a robust minimum: interference on a shared machine
+/// (other processes, a host that deschedules the VM) only ever *adds* time, so the fastest
+/// samples are the most repeatable summary of the code itself — Chen & Revels (2016), *Robust
+/// benchmarking in noisy environments*, arXiv:1608.04295. The plain minimum has one flaw: one
+/// corrupt or timer-glitch sample (a time scaled by 1e-6) becomes the estimate and fakes a
+/// −100 % change. The k-th fastest sample, `k = max(2, ⌈n/20⌉)`, keeps the minimum's
+/// robustness to a busy machine and cannot be moved by one sample further than the gap to its
+/// neighbouring order statistic, i.e. within the run's own noise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Estimator {
-    /// The fastest sample (robust to a busy machine).
+    /// The k-th fastest sample, `k = max(2, ⌈n/20⌉)` (robust to a busy machine and to one bad
+    /// sample).
+    Low,
+    /// The fastest sample (robust to a busy machine, not to a glitch sample).
     Min,
     /// The median sample (for a quiet machine, where noise is symmetric).
     Median,
+}
+
+/// The 1-based rank of the order statistic [`Estimator::Low`] uses among `n` samples.
+pub fn low_rank(n: usize) -> usize {
+    n.div_ceil(20).max(2).min(n.max(1))
 }
 
 impl Estimator {
     /// The estimate from sorted per-iteration times.
     pub fn of_sorted(self, sorted: &[f64]) -> f64 {
         match self {
+            Estimator::Low => sorted
+                .get(low_rank(sorted.len()) - 1)
+                .copied()
+                .unwrap_or(f64::NAN),
             Estimator::Min => sorted.first().copied().unwrap_or(f64::NAN),
             Estimator::Median => median_sorted(sorted),
         }
@@ -62,44 +77,82 @@ impl Estimator {
     /// The name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {
+            Estimator::Low => "low",
             Estimator::Min => "min",
             Estimator::Median => "median",
         }
     }
+
+    /// A phrase for reports: what the estimate of a run is.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Estimator::Low => "the robust minimum (k-th fastest sample, k = max(2, n/20))",
+            Estimator::Min => "the fastest sample",
+            Estimator::Median => "the median sample",
+        }
+    }
+}
+
+/// `P(k-th smallest of a bootstrap resample ≤ sorted[j])` for every `j` (0-based), i.e.
+/// `P(Binomial(n, (j+1)/n) ≥ k)`, until it reaches 1. Exact, in O(n·k).
+fn order_statistic_cdf(n: usize, k: usize) -> Vec<f64> {
+    let nf = n as f64;
+    let mut cdf = Vec::new();
+    for j in 0..n {
+        let p = (j + 1) as f64 / nf;
+        if p >= 1.0 {
+            cdf.push(1.0);
+            break;
+        }
+        // P(Bin < k) summed in log space: no underflow for thousands of samples.
+        let (lp, lq) = (p.ln(), (1.0 - p).ln());
+        let mut below = 0.0;
+        let mut log_choose = 0.0;
+        for i in 0..k {
+            if i > 0 {
+                log_choose += ((n - i + 1) as f64).ln() - (i as f64).ln();
+            }
+            below += (log_choose + i as f64 * lp + (nf - i as f64) * lq).exp();
+        }
+        let f = (1.0 - below).clamp(0.0, 1.0);
+        cdf.push(f);
+        if f > 1.0 - 1e-12 {
+            break;
+        }
+    }
+    cdf
 }
 
 /// The variance of `ln(estimate)` within one run (sorted per-iteration times), i.e. how well
-/// the run pinned its own estimate. For the minimum it is the exact bootstrap variance: a
-/// resample's minimum is the k-th smallest sample with probability
-/// `((n−k+1)/n)ⁿ − ((n−k)/n)ⁿ` (Efron 1979, the bootstrap of an extreme), so a run whose
-/// fastest samples form a tight plateau gets a small variance and a run with no clean plateau
-/// a large one. For the median it is the large-sample `π/2 · σ²/n` with σ from the IQR.
+/// the run pinned its own estimate. For the low estimators it is the exact bootstrap variance
+/// of the order statistic (Efron 1979, the bootstrap of an extreme): the resample's k-th
+/// smallest is `sorted[j]` with probability `F(j) − F(j−1)`, `F` from
+/// [`order_statistic_cdf`], so a run whose fastest samples form a tight plateau gets a small
+/// variance and a run with no clean plateau a large one. For the median it is the large-sample
+/// `π/2 · σ²/n` with σ from the IQR.
 pub fn within_run_log_variance(sorted: &[f64], estimator: Estimator) -> f64 {
     let n = sorted.len();
     if n < 2 {
         return 0.0;
     }
-    match estimator {
-        Estimator::Min => {
-            let nf = n as f64;
-            let (mut m1, mut m2) = (0.0, 0.0);
-            for (k, x) in sorted.iter().enumerate() {
-                let p = ((nf - k as f64) / nf).powf(nf) - ((nf - k as f64 - 1.0) / nf).powf(nf);
-                if p < 1e-12 {
-                    break;
-                }
-                let l = (x / sorted[0]).ln();
-                m1 += p * l;
-                m2 += p * l * l;
-            }
-            (m2 - m1 * m1).max(0.0)
-        }
+    let k = match estimator {
+        Estimator::Low => low_rank(n),
+        Estimator::Min => 1,
         Estimator::Median => {
             let iqr = (quantile_sorted(sorted, 0.75) / quantile_sorted(sorted, 0.25)).ln();
             let sigma = iqr / 1.349;
-            std::f64::consts::FRAC_PI_2 * sigma * sigma / n as f64
+            return std::f64::consts::FRAC_PI_2 * sigma * sigma / n as f64;
         }
+    };
+    let (mut m1, mut m2, mut prev) = (0.0, 0.0, 0.0);
+    for (j, f) in order_statistic_cdf(n, k).into_iter().enumerate() {
+        let p = f - prev;
+        prev = f;
+        let l = (sorted[j] / sorted[0]).ln();
+        m1 += p * l;
+        m2 += p * l * l;
     }
+    (m2 - m1 * m1).max(0.0)
 }
 
 /// Prior degrees of freedom given to the variance pooled over benchmarks (`d₀` above): the
@@ -190,8 +243,11 @@ fn resampled(sorted: &[f64], counts: &mut [u32], rng: &mut Rng, estimator: Estim
     for _ in 0..n {
         counts[rng.below(n)] += 1;
     }
-    let lower_rank = (n - 1) / 2; // 0-based rank of the lower middle element
-    let upper_rank = n / 2;
+    // 0-based ranks of the two elements averaged (the same one twice for an order statistic).
+    let (lower_rank, upper_rank) = match estimator {
+        Estimator::Low => (low_rank(n) - 1, low_rank(n) - 1),
+        _ => ((n - 1) / 2, n / 2),
+    };
     let (mut seen, mut lower, mut upper) = (0usize, f64::NAN, f64::NAN);
     for (i, &c) in counts.iter().enumerate() {
         let next = seen + c as usize;

@@ -23,7 +23,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-use super::{Loaded, Run, Warning};
+use super::{Loaded, Run, Unreadable, Warning};
 
 /// The value of the `schema` field this version reads and writes.
 pub const SCHEMA: &str = "tickbench.baseline.v1";
@@ -40,7 +40,8 @@ pub struct StoredBaseline {
 }
 
 impl StoredBaseline {
-    /// The runs as a compare side, with warnings for benchmarks whose samples are unusable.
+    /// The runs as a compare side. A stored benchmark whose samples are unusable becomes
+    /// [`Unreadable`], like a damaged Criterion file: it is shown, never silently dropped.
     pub fn into_loaded(self, path: &Path) -> Loaded {
         let runs = self
             .runs
@@ -48,6 +49,18 @@ impl StoredBaseline {
             .enumerate()
             .map(|(i, mut run)| {
                 run.source = format!("{} run {}", path.display(), i + 1);
+                let (good, bad): (Vec<_>, Vec<_>) = run
+                    .benchmarks
+                    .into_iter()
+                    .partition(|b| b.sample.problem().is_none());
+                run.benchmarks = good;
+                for b in bad {
+                    run.unreadable.push(Unreadable {
+                        file: run.source.clone(),
+                        reason: b.sample.problem().unwrap_or_default(),
+                        id: b.id,
+                    });
+                }
                 run
             })
             .collect();
@@ -79,6 +92,15 @@ pub fn read(path: &Path) -> anyhow::Result<StoredBaseline> {
         .with_context(|| format!("{} is not a valid {SCHEMA} file", path.display()))?;
     if stored.runs.is_empty() {
         bail!("{} holds no runs", path.display());
+    }
+    for (i, run) in stored.runs.iter().enumerate() {
+        if let Some(id) = run.duplicate_id() {
+            bail!(
+                "{} run {} holds benchmark '{id}' twice; a stored run holds each id once",
+                path.display(),
+                i + 1
+            );
+        }
     }
     Ok(stored)
 }

@@ -99,7 +99,14 @@ pub fn summarise(name: &str, loaded: &Loaded) -> Summary {
     Summary {
         schema: SCHEMA,
         baseline: name.into(),
-        source: run.map(|r| r.source.clone()).unwrap_or_default(),
+        source: match (run, loaded.runs.len()) {
+            (Some(r), n) if n > 1 => format!(
+                "{} (the last of {n} runs; name one run to summarise another)",
+                r.source
+            ),
+            (Some(r), _) => r.source.clone(),
+            (None, _) => String::new(),
+        },
         runs: loaded.runs.len(),
         benchmarks,
         warnings,

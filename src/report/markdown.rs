@@ -1,6 +1,6 @@
 //! Markdown for a pull-request comment: a table with regressions in bold and the basis notes.
 
-use super::{compare_cells, compare_footer, fmt_ns, fmt_rate, Format};
+use super::{compare_cells, compare_footer, compare_reasons, fmt_ns, fmt_rate, Format};
 use crate::baseline::compare::{Comparison, Verdict};
 use crate::baseline::summary::Summary;
 
@@ -39,20 +39,32 @@ impl Format for Markdown {
 
     fn compare(&self, c: &Comparison) -> anyhow::Result<String> {
         let mut out = String::from("### Benchmark comparison\n\n");
-        out.push_str("| benchmark | old | new | change | CI | p | basis | verdict |\n");
-        out.push_str("|---|---:|---:|---:|---|---:|---|---|\n");
+        out.push_str(
+            "| benchmark | old | new | change | CI | p | detectable | basis | policy | verdict |\n",
+        );
+        out.push_str("|---|---:|---:|---:|---|---:|---:|---|---|---|\n");
         for r in &c.benchmarks {
             let verdict = match r.verdict {
                 Verdict::Regressed => "🔴 **regressed**".to_string(),
                 Verdict::Improved => "🟢 **improved**".to_string(),
+                Verdict::Unreadable => "⛔ **unreadable**".to_string(),
+                Verdict::Inconclusive => "❔ inconclusive".to_string(),
                 v => v.as_str().to_string(),
             };
-            let [old, new, change, ci, p, basis] = compare_cells(r, ", ");
+            let [old, new, change, ci, p, detectable, basis, policy] = compare_cells(r, ", ");
             out.push_str(&format!(
-                "| `{}`{} | {old} | {new} | {change} | {ci} | {p} | {basis} | {verdict} |\n",
+                "| `{}`{} | {old} | {new} | {change} | {ci} | {p} | {detectable} | {basis} | \
+                 {policy} | {verdict} |\n",
                 cell(&r.id),
                 if r.anchor { " (anchor)" } else { "" },
             ));
+        }
+        let reasons = compare_reasons(c);
+        if !reasons.is_empty() {
+            out.push('\n');
+            for line in reasons {
+                out.push_str(&format!("- {}\n", cell(&line)));
+            }
         }
         out.push('\n');
         for line in compare_footer(c) {

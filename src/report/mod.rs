@@ -19,7 +19,7 @@ mod table;
 
 use std::path::Path;
 
-use crate::baseline::compare::Comparison;
+use crate::baseline::compare::{BenchmarkComparison, Comparison, DriftBasis, SideStats, Verdict};
 use crate::baseline::summary::Summary;
 
 /// An output format. Each method returns the whole document.
@@ -107,23 +107,44 @@ pub fn fmt_rate(per_second: f64, unit: &str) -> String {
 }
 
 /// The verdict as shown in tables: significant changes stand out.
-pub fn verdict_label(b: &crate::baseline::compare::BenchmarkComparison) -> String {
-    use crate::baseline::compare::Verdict;
-    match b.verdict {
+pub fn verdict_label(b: &BenchmarkComparison) -> String {
+    let label: String = match b.verdict {
         Verdict::Regressed => "REGRESSED ▲".into(),
         Verdict::Improved => "improved ▼".into(),
-        Verdict::Unchanged if b.significant => "unchanged (significant, below threshold)".into(),
+        Verdict::Unreadable => "UNREADABLE".into(),
+        Verdict::Unchanged if b.significant && !b.anchor => {
+            "unchanged (significant, below threshold)".into()
+        }
         v => v.as_str().into(),
+    };
+    if b.policy.advisory && matches!(b.verdict, Verdict::Regressed | Verdict::Improved) {
+        format!("{label} (advisory)")
+    } else {
+        label
     }
 }
 
+/// The policy cell of a row: the required change and whether it is advisory.
+pub fn policy_cell(b: &BenchmarkComparison) -> String {
+    let threshold = if b.required_pct > 0.0 {
+        b.required_pct
+    } else {
+        b.policy.threshold_pct
+    };
+    let mut cell = format!("{threshold:.0} %");
+    if b.policy.advisory {
+        cell.push_str(" advisory");
+    }
+    if b.policy.direction == crate::policy::Direction::LargerIsBetter {
+        cell.push_str(" ↑better");
+    }
+    cell
+}
+
 /// The cells shared by the text formats' compare rows, in column order: old, new, change, CI,
-/// p, basis. `ci_sep` goes between the interval's bounds (`" "` in tables, `", "` in markdown).
-pub fn compare_cells(
-    b: &crate::baseline::compare::BenchmarkComparison,
-    ci_sep: &str,
-) -> [String; 6] {
-    use crate::baseline::compare::SideStats;
+/// p, detectable, basis, policy. `ci_sep` goes between the interval's bounds (`" "` in tables,
+/// `", "` in markdown).
+pub fn compare_cells(b: &BenchmarkComparison, ci_sep: &str) -> [String; 8] {
     let estimate = |s: &Option<SideStats>| {
         s.as_ref()
             .map_or_else(String::new, |s| fmt_ns(s.estimate_ns))
@@ -136,51 +157,117 @@ pub fn compare_cells(
             format!("[{lo:+.1}{ci_sep}{hi:+.1}]")
         }),
         b.p_value.map_or_else(String::new, |p| format!("{p:.3}")),
+        b.detectable_pct
+            .map_or_else(String::new, |d| format!("±{d:.1} %")),
         b.basis.map_or("", |b| b.as_str()).into(),
+        policy_cell(b),
     ]
 }
 
-/// The one-line account of a comparison's basis, drift and counts, shared by text formats.
+/// The column heads matching [`compare_cells`], with the benchmark and verdict columns.
+pub const COMPARE_HEADS: [&str; 10] = [
+    "benchmark",
+    "old",
+    "new",
+    "change",
+    "CI",
+    "p",
+    "detectable",
+    "basis",
+    "policy",
+    "verdict",
+];
+
+/// `id: reason` for every row that has one (inconclusive, unreadable), in row order.
+pub fn compare_reasons(c: &Comparison) -> Vec<String> {
+    c.benchmarks
+        .iter()
+        .filter_map(|b| {
+            b.reason
+                .as_ref()
+                .map(|r| format!("{} ({}): {r}", b.id, b.verdict.as_str()))
+        })
+        .collect()
+}
+
+/// The account of a comparison's counts, sides, drift, method and policy, shared by the text
+/// formats, one line each.
 pub fn compare_footer(c: &Comparison) -> Vec<String> {
     let mut lines = Vec::new();
     let s = &c.summary;
+    let advisory = s.regressed - c.failing().count();
     lines.push(format!(
-        "{} regressed, {} improved, {} unchanged, {} added, {} removed",
-        s.regressed, s.improved, s.unchanged, s.added, s.removed
+        "{} regressed{}, {} improved, {} inconclusive, {} unchanged, {} added, {} removed, {} \
+         unreadable",
+        s.regressed,
+        if advisory > 0 {
+            format!(" ({advisory} under an advisory policy: not failing)")
+        } else {
+            String::new()
+        },
+        s.improved,
+        s.inconclusive,
+        s.unchanged,
+        s.added,
+        s.removed,
+        s.unreadable
     ));
+    let runs = |n: usize| format!("{n} run{}", if n == 1 { "" } else { "s" });
     lines.push(format!(
-        "old: {} ({} run{}); new: {} ({} run{})",
+        "old: {} ({}); new: {} ({})",
         c.old.spec,
-        c.old.runs.len(),
-        if c.old.runs.len() == 1 { "" } else { "s" },
+        runs(c.old.runs.len()),
         c.new.spec,
-        c.new.runs.len(),
-        if c.new.runs.len() == 1 { "" } else { "s" },
+        runs(c.new.runs.len()),
     ));
-    let drift = match c.drift.basis.as_str() {
-        "canary" => format!(
-            "machine drift {:+.1} % estimated from {} canary benchmark(s) and removed",
-            c.drift.change_pct, c.drift.anchors
+    let d = &c.drift;
+    let moved = d.common_change_pct.map_or_else(String::new, |m| {
+        format!("; the median benchmark moved {m:+.1} % before correction")
+    });
+    lines.push(match d.basis {
+        DriftBasis::Canary => format!(
+            "drift basis canary: {:+.1} % estimated from {} canary benchmark(s) and removed{moved} \
+             ({})",
+            d.change_pct, d.anchors, d.caveat
         ),
-        "all-benchmarks" => format!(
-            "machine drift {:+.1} % estimated from the median of {} benchmarks (no '{}' canary \
-             found: a change that slows most benchmarks at once is partly hidden)",
-            c.drift.change_pct, c.drift.anchors, c.options.canary_prefix
-        ),
-        _ => "no drift correction".into(),
-    };
-    lines.push(drift);
-    lines.push(format!(
-        "old/new: the {} per-iteration time of each run (geometric mean over runs)",
-        c.options.estimator.as_str()
-    ));
+        _ => format!("drift basis {}: not corrected{moved} ({})", d.basis.as_str(), d.caveat),
+    });
     let o = &c.options;
     lines.push(format!(
-        "verdict: significant (p < {}) and beyond {} % (basis runs: noise between repeated runs) \
-         or {} % (basis single-run: one run per side, within-run statistics only)",
-        o.significance,
-        o.threshold_pct,
-        o.threshold_pct * o.single_run_factor
+        "old/new: {} of each run's per-iteration times (geometric mean over runs)",
+        o.estimator.describe()
     ));
+    lines.push(format!(
+        "verdict: regressed/improved when significant (p < {}) and beyond the row's policy \
+         threshold (× {} for basis single-run); inconclusive when a run has fewer than {} \
+         samples, changed speed while it ran, or the noise cannot resolve the threshold \
+         ('detectable': the smallest change this compare could tell from noise); change, CI \
+         and p describe the same difference of estimates",
+        o.significance,
+        o.single_run_factor,
+        crate::baseline::compare::MIN_SAMPLES
+    ));
+    lines.push(match &o.policy_file {
+        Some(file) => format!("policy: {file}"),
+        None => format!(
+            "policy: none (every benchmark: {} %)",
+            o.threshold_pct.unwrap_or(crate::policy::DEFAULT_THRESHOLD_PCT)
+        ),
+    });
+    if s.inconclusive > 0 {
+        lines.push(format!(
+            "{} inconclusive: the data cannot tell, so they count neither way; re-run them, \
+             store more runs of the reference (tickbench save RUN --as NAME --append), or \
+             raise their threshold in the policy",
+            s.inconclusive
+        ));
+    }
+    if s.unreadable > 0 {
+        lines.push(format!(
+            "{} unreadable: their files are named above; the compare exits 2 unless \
+             --allow-unreadable is given",
+            s.unreadable
+        ));
+    }
     lines
 }

@@ -3,7 +3,10 @@
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::{compare_cells, compare_footer, fmt_ns, fmt_rate, verdict_label, Format};
+use super::{
+    compare_cells, compare_footer, compare_reasons, fmt_ns, fmt_rate, verdict_label, Format,
+    COMPARE_HEADS,
+};
 use crate::baseline::compare::Comparison;
 use crate::baseline::summary::Summary;
 
@@ -47,27 +50,32 @@ impl Format for Table {
 
     fn compare(&self, c: &Comparison) -> anyhow::Result<String> {
         let mut b = Builder::default();
-        b.push_record([
-            "benchmark",
-            "old",
-            "new",
-            "change",
-            "CI",
-            "p",
-            "basis",
-            "verdict",
-        ]);
+        b.push_record(COMPARE_HEADS);
         for r in &c.benchmarks {
             let id = if r.anchor {
                 format!("{} (anchor)", r.id)
             } else {
                 r.id.clone()
             };
-            let [old, new, change, ci, p, basis] = compare_cells(r, " ");
-            b.push_record([id, old, new, change, ci, p, basis, verdict_label(r)]);
+            let [old, new, change, ci, p, detectable, basis, policy] = compare_cells(r, " ");
+            b.push_record([
+                id,
+                old,
+                new,
+                change,
+                ci,
+                p,
+                detectable,
+                basis,
+                policy,
+                verdict_label(r),
+            ]);
         }
         let mut out = render(b);
         out.push('\n');
+        for line in compare_reasons(c) {
+            out.push_str(&format!("  {line}\n"));
+        }
         for line in compare_footer(c) {
             out.push_str(&line);
             out.push('\n');
