@@ -21,13 +21,30 @@ pub const MIN_SAMPLES: usize = 10;
 /// order they were taken) by more than this (log scale) changed speed while it ran.
 const MAX_DRIFT_WITHIN: f64 = 0.10;
 
-/// Why a run's own samples say its estimate cannot be trusted, if they do. A run that changed
-/// speed while it ran spoils a median, which mixes both halves; a low estimator takes the
-/// faster half, which interference (it only adds time) did not touch, so for it a drift within
-/// the run is no reason to doubt the estimate. A run disturbed from its first sample to its
-/// last has no tight plateau of fastest samples: its own estimate is uncertain, which the
-/// within-run variance carries into the noise and so into `inconclusive`.
-pub fn disturbance(m: &Measured, estimator: Estimator) -> Option<String> {
+/// The most the fastest quarter of a run's samples may spread above its estimate (log scale)
+/// before the run counts as disturbed, unless the required change is larger still. Runs of
+/// identical code on a quiet VM keep it under 7 %; on a VM loaded by other builds, runs whose
+/// estimate moved 40–80 % between identical runs showed 15–130 %.
+const MAX_FLOOR_SPREAD: f64 = 0.10;
+
+/// Why a run's own samples say its estimate cannot be trusted to `required_pct`, if they do.
+///
+/// - The fastest quarter of its samples spreads more than [`MAX_FLOOR_SPREAD`] (or the
+///   required change, if larger): interference reached even its fastest samples, so its
+///   estimate is not the code's floor. A run whose slow samples alone were disturbed keeps a
+///   tight fastest quarter and passes.
+/// - For the median only: it changed speed while it ran (the median mixes both halves; a low
+///   estimator takes the faster half, which interference, adding time only, did not touch).
+pub fn disturbance(m: &Measured, estimator: Estimator, required_pct: f64) -> Option<String> {
+    let limit = MAX_FLOOR_SPREAD.max((required_pct / 100.0).ln_1p());
+    if m.floor_spread > limit {
+        return Some(format!(
+            "was disturbed: its fastest quarter of samples spreads {:.0} % above its estimate \
+             (a clean run stays under {:.0} %)",
+            m.floor_spread.exp_m1() * 100.0,
+            limit.exp_m1() * 100.0
+        ));
+    }
     (estimator == Estimator::Median && m.drift_within.abs() > MAX_DRIFT_WITHIN).then(|| {
         format!(
             "changed speed while it ran: its second half is {:+.0} % off its first",

@@ -196,7 +196,7 @@ impl Noise {
         };
         let within = within(&o, ko) + within(&n, kn);
         let min_samples = o.iter().chain(&n).map(|x| x.1.samples).min().unwrap_or(0);
-        let disturbed = disturbed(&o, &n, options.estimator);
+        
         let (basis, var, df, required) = match (self.pooled, self.suite_spread) {
             (Some(pool), _) => {
                 let df_own = (ko - 1.0).max(0.0) + (kn - 1.0).max(0.0);
@@ -223,6 +223,7 @@ impl Noise {
                 threshold_pct * options.single_run_factor,
             ),
         };
+        let disturbed = disturbed(&o, &n, options.estimator, required);
         Evidence {
             basis: if min_samples < super::MIN_SAMPLES {
                 Basis::FewSamples
@@ -268,11 +269,12 @@ fn disturbed(
     old: &[(f64, &Measured)],
     new: &[(f64, &Measured)],
     estimator: stats::Estimator,
+    required_pct: f64,
 ) -> Option<String> {
     let tagged = old.iter().map(|x| ("an OLD", x.1));
     let tagged = tagged.chain(new.iter().map(|x| ("the NEW", x.1)));
     for (side, m) in tagged {
-        if let Some(why) = super::judge::disturbance(m, estimator) {
+        if let Some(why) = super::judge::disturbance(m, estimator, required_pct) {
             return Some(format!("{side} run {why}"));
         }
     }
