@@ -58,12 +58,11 @@ impl FormatKind {
     }
 }
 
-/// Writes `text` to `out` (atomically), or to stdout when `out` is `None` or `-`.
+/// Writes `text` to `out` (with [`crate::fsio::write_atomic`]), or to stdout when `out` is
+/// `None` or `-`.
 pub fn write_output(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
     match out {
-        Some(path) if path != Path::new("-") => {
-            crate::baseline::stored::write_atomic(path, text.as_bytes())
-        }
+        Some(path) if path != Path::new("-") => crate::fsio::write_atomic(path, text.as_bytes()),
         _ => {
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();
