@@ -104,9 +104,9 @@ fn replace(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name")
-    })?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"))?;
     fs::create_dir_all(dir)?;
     remove_stale_temps(dir, name);
     let (tmp, mut file) = create_temp(dir, name)?;
@@ -339,7 +339,10 @@ mod tests {
         std::os::unix::fs::symlink("made.json", &link).unwrap();
         write_atomic(&link, b"x").unwrap();
         assert_eq!(fs::read(dir.path().join("made.json")).unwrap(), b"x");
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 
     #[test]
@@ -404,7 +407,10 @@ mod tests {
         let link = dir.path().join("out");
         std::os::unix::fs::symlink("null", &link).unwrap();
         write_atomic(&link, b"discarded").unwrap();
-        assert!(fs::symlink_metadata(&null).unwrap().file_type().is_char_device());
+        assert!(fs::symlink_metadata(&null)
+            .unwrap()
+            .file_type()
+            .is_char_device());
     }
 
     /// A pid that is not running: a child that has exited and been reaped.

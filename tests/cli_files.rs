@@ -1,0 +1,234 @@
+//! The files and streams the CLI writes: concurrent `save`s lose no run and let only one
+//! creator win, `--as` names stay plain file names, a closed stdout ends quietly, `--out`
+//! keeps a file's mode and writes special files in place, and exports refuse a NaN estimate.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const SYNTHETIC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/synthetic");
+
+/// The binary, run in `cwd` (a temp dir, so `git` finds no repository and adds no time) with no
+/// Criterion location from the environment.
+fn tickbench(cwd: &Path) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("tickbench"));
+    cmd.env_remove("CRITERION_HOME")
+        .env_remove("CARGO_TARGET_DIR")
+        .current_dir(cwd);
+    cmd
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// A Criterion directory under `root` with one benchmark (`noput`) in baseline `a`: small, so
+/// that many saves stay fast.
+fn tiny_criterion(root: &Path) -> PathBuf {
+    let crit = root.join("criterion");
+    copy_dir(
+        &Path::new(SYNTHETIC).join("good/noput/a"),
+        &crit.join("noput/a"),
+    );
+    crit
+}
+
+fn save(cwd: &Path, crit: &Path, args: &[&str]) -> Output {
+    tickbench(cwd)
+        .arg("save")
+        .args(args)
+        .arg("--criterion-dir")
+        .arg(crit)
+        .args(["--baselines-dir", "baselines"])
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn runs_in(path: &Path) -> usize {
+    let v: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    v["runs"].as_array().unwrap().len()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn concurrent_appends_keep_every_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let crit = tiny_criterion(tmp.path());
+    let writers: Vec<_> = (0..2)
+        .map(|_| {
+            let (cwd, crit) = (tmp.path().to_path_buf(), crit.clone());
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    let out = save(&cwd, &crit, &["a", "--as", "shared", "--append"]);
+                    assert!(out.status.success(), "{}", stderr(&out));
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let dir = tmp.path().join("baselines");
+    assert_eq!(runs_in(&dir.join("shared.json")), 40);
+    // Neither temporary files nor the lock file are left behind.
+    assert_eq!(names(&dir), ["shared.json"]);
+}
+
+#[test]
+fn of_two_racing_saves_exactly_one_creates_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let crit = tiny_criterion(tmp.path());
+    // Several rounds: one race may not overlap, all of them rarely do not.
+    for round in 0..6 {
+        let name = format!("r{round}");
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                tickbench(tmp.path())
+                    .args(["save", "a", "--as", &name, "--criterion-dir"])
+                    .arg(&crit)
+                    .args(["--baselines-dir", "baselines"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<Output> = racers
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let codes: Vec<_> = outs.iter().map(|o| o.status.code()).collect();
+        let winners = codes.iter().filter(|&&c| c == Some(0)).count();
+        assert_eq!(winners, 1, "round {round}: exit codes {codes:?}");
+        let loser = outs.iter().find(|o| !o.status.success()).unwrap();
+        assert_eq!(loser.status.code(), Some(2));
+        let msg = stderr(loser);
+        assert!(
+            msg.contains(&format!("{name}.json already exists")) && msg.contains("--force"),
+            "{msg}"
+        );
+        assert_eq!(
+            runs_in(&tmp.path().join(format!("baselines/{name}.json"))),
+            1
+        );
+    }
+}
+
+fn summary_to(cwd: &Path, out: &Path) -> Output {
+    tickbench(cwd)
+        .args(["summary", "a", "--format", "json", "--criterion-dir"])
+        .arg(format!("{SYNTHETIC}/good"))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn out_keeps_the_mode_and_follows_symlinks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("report.json");
+    fs::write(&report, "old").unwrap();
+    fs::set_permissions(&report, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = summary_to(tmp.path(), &report);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(fs::read_to_string(&report)
+        .unwrap()
+        .contains("tickbench.summary.v1"));
+    assert_eq!(
+        fs::metadata(&report).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let link = tmp.path().join("latest.json");
+    std::os::unix::fs::symlink("report.json", &link).unwrap();
+    fs::write(&report, "old").unwrap();
+    let out = summary_to(tmp.path(), &link);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(fs::read_to_string(&report)
+        .unwrap()
+        .contains("tickbench.summary.v1"));
+    assert_eq!(names(tmp.path()), ["latest.json", "report.json"]);
+}
+
+#[test]
+fn out_to_a_directory_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("reports");
+    fs::create_dir(&dir).unwrap();
+    let out = summary_to(tmp.path(), &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("{} is a directory", dir.display())),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn out_writes_fifos_and_devices_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cpath = |p: &Path| std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    let fifo = tmp.path().join("pipe");
+    assert_eq!(unsafe { libc::mkfifo(cpath(&fifo).as_ptr(), 0o600) }, 0);
+    // The reading end is opened first and without blocking, so the writer's open succeeds and
+    // the report waits in the pipe; had the FIFO been replaced, this end would read nothing.
+    let mut reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let out = summary_to(tmp.path(), &fifo);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut read = String::new();
+    reader.read_to_string(&mut read).unwrap();
+    assert!(read.contains("tickbench.summary.v1"), "{read:?}");
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("device part skipped: making a device node needs root");
+        return;
+    }
+    let null = tmp.path().join("null");
+    let dev = libc::makedev(1, 3);
+    assert_eq!(
+        unsafe { libc::mknod(cpath(&null).as_ptr(), libc::S_IFCHR | 0o666, dev) },
+        0
+    );
+    let out = summary_to(tmp.path(), &null);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(fs::symlink_metadata(&null)
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    assert_eq!(names(tmp.path()), ["null", "pipe"]);
+}
