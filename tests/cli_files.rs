@@ -232,3 +232,62 @@ fn out_writes_fifos_and_devices_in_place() {
         .is_char_device());
     assert_eq!(names(tmp.path()), ["null", "pipe"]);
 }
+
+/// Runs `cmd` with a stdout pipe whose reading end is already closed, so its first write fails
+/// with `EPIPE`.
+fn with_closed_stdout(cmd: &mut Command) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    cmd.stdout(writer).stderr(Stdio::piped()).output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = format!("{SYNTHETIC}/good");
+    for format in ["table", "markdown", "json", "bmf"] {
+        let out = with_closed_stdout(tickbench(tmp.path()).args([
+            "summary",
+            "a",
+            "--criterion-dir",
+            &good,
+            "--format",
+            format,
+        ]));
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{format}");
+    }
+    // A regression still exits 1: the verdict does not depend on anyone reading the report.
+    let out = with_closed_stdout(tickbench(tmp.path()).args([
+        "compare",
+        "a",
+        "b",
+        "--criterion-dir",
+        &good,
+        "--format",
+        "markdown",
+    ]));
+    assert_eq!(out.status.code(), Some(1), "compare: {}", stderr(&out));
+    assert!(!stderr(&out).contains("Error"), "compare: {}", stderr(&out));
+    // loadtest writes its report itself; main maps the error.
+    let out = with_closed_stdout(tickbench(tmp.path()).args([
+        "loadtest",
+        "--quiet",
+        "--rate",
+        "2000",
+        "--duration",
+        "0.2",
+        "--warmup",
+        "0.05",
+        "--sla-cpu-pct",
+        "100",
+        "--sla-min-rate",
+        "0",
+        "--sla-p95-ms",
+        "1e9",
+        "--sla-memory-mib",
+        "1e9",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "loadtest: {}", stderr(&out));
+    assert_eq!(stderr(&out), "", "loadtest");
+}
