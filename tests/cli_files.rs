@@ -291,3 +291,53 @@ fn a_closed_stdout_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "loadtest: {}", stderr(&out));
     assert_eq!(stderr(&out), "", "loadtest");
 }
+
+#[test]
+fn save_as_strips_one_json_suffix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let crit = tiny_criterion(tmp.path());
+    for (name, file, stored_name) in [
+        ("x.json", "x.json", "x"),
+        ("y.json.json", "y.json.json", "y.json"),
+    ] {
+        let out = save(tmp.path(), &crit, &["a", "--as", name]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let v: Value = serde_json::from_str(
+            &fs::read_to_string(tmp.path().join("baselines").join(file)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["name"], stored_name);
+    }
+    assert_eq!(
+        names(&tmp.path().join("baselines")),
+        ["x.json", "y.json.json"]
+    );
+}
+
+#[test]
+fn save_as_rejects_names_that_are_not_plain_file_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let crit = tiny_criterion(tmp.path());
+    for (name, why) in [
+        ("", "empty"),
+        (".json", "empty"),
+        (" ", "white space"),
+        (" main", "white space"),
+        ("two\nlines", "control character"),
+        ("bell\u{7}", "control character"),
+        ("a/b", "path separator"),
+        ("a\\b", "path separator"),
+        (".hidden", "starts with '.'"),
+        ("..", "starts with '.'"),
+    ] {
+        let out = save(tmp.path(), &crit, &["a", "--as", name]);
+        let msg = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name:?}: {msg}");
+        assert!(
+            msg.contains("--as '") && msg.contains(why),
+            "{name:?}: {msg}"
+        );
+        assert_eq!(msg.lines().count(), 1, "{name:?}: {msg}");
+    }
+    assert!(!tmp.path().join("baselines").exists());
+}
