@@ -341,3 +341,53 @@ fn save_as_rejects_names_that_are_not_plain_file_names() {
     }
     assert!(!tmp.path().join("baselines").exists());
 }
+
+/// A Criterion directory whose baseline `x` has a good benchmark and one whose mean estimate is
+/// `null` (NaN).
+fn criterion_with_nan_mean(root: &Path) -> PathBuf {
+    let crit = root.join("criterion");
+    let ok = Path::new(SYNTHETIC).join("nan/ok/one/x");
+    copy_dir(&ok, &crit.join("ok/one/x"));
+    let bad = crit.join("bad/mean/x");
+    copy_dir(&ok, &bad);
+    let mut meta: Value =
+        serde_json::from_str(&fs::read_to_string(bad.join("benchmark.json")).unwrap()).unwrap();
+    meta["full_id"] = "bad/mean".into();
+    meta["group_id"] = "bad".into();
+    meta["function_id"] = "mean".into();
+    meta["directory_name"] = "bad/mean".into();
+    meta["title"] = "bad/mean".into();
+    fs::write(bad.join("benchmark.json"), meta.to_string()).unwrap();
+    let mut estimates: Value =
+        serde_json::from_str(&fs::read_to_string(bad.join("estimates.json")).unwrap()).unwrap();
+    estimates["mean"]["point_estimate"] = Value::Null;
+    fs::write(bad.join("estimates.json"), estimates.to_string()).unwrap();
+    crit
+}
+
+#[test]
+fn exports_refuse_a_nan_estimate_and_name_the_benchmark() {
+    let tmp = tempfile::tempdir().unwrap();
+    let crit = criterion_with_nan_mean(tmp.path());
+    let summary = |format: &str| {
+        tickbench(tmp.path())
+            .args(["summary", "x", "--format", format, "--criterion-dir"])
+            .arg(&crit)
+            .output()
+            .unwrap()
+    };
+    for format in ["bmf", "github"] {
+        let out = summary(format);
+        let msg = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{format}: {msg}");
+        assert!(
+            msg.contains("'bad/mean'") && msg.contains("NaN"),
+            "{format}: {msg}"
+        );
+        assert!(out.stdout.is_empty(), "{format}: wrote a document anyway");
+    }
+    // The text formats show it (with a warning) instead.
+    let out = summary("table");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bad/mean"));
+}
