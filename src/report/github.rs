@@ -1,5 +1,7 @@
 //! github-action-benchmark's `customSmallerIsBetter` input: `[{ "name", "unit", "value",
-//! "range", "extra" }]`, one entry per benchmark, in ns.
+//! "range", "extra" }]`, one entry per benchmark, in ns. As in `bmf`, a figure that is not
+//! finite is an error naming the benchmark: JSON would carry it as `null`, which the action
+//! rejects.
 
 use serde_json::json;
 
