@@ -73,6 +73,7 @@ fn run(seed: u64, slow: bool) -> Run {
         git_commit: None,
         created: None,
         benchmarks,
+        unreadable: Vec::new(),
     }
 }
 

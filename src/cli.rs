@@ -312,11 +312,40 @@ fn summary_cmd(args: SummaryArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
-    let name = args.name.as_deref().unwrap_or(&args.baseline);
-    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-        anyhow::bail!("--as '{name}' is not a plain file name");
+/// The stored baseline's name: `--as NAME`, else the Criterion baseline's, without one `.json`
+/// (it is added again for the file). It must be a plain file name: one that stays inside the
+/// baselines directory, is not hidden, and prints on one line.
+fn stored_name<'a>(as_name: Option<&'a str>, baseline: &'a str) -> anyhow::Result<&'a str> {
+    let raw = as_name.unwrap_or(baseline);
+    let name = raw.strip_suffix(".json").unwrap_or(raw);
+    let problem = if name.is_empty() {
+        Some("it is empty")
+    } else if name.trim() != name {
+        Some("it starts or ends with white space")
+    } else if name.chars().any(char::is_control) {
+        Some("it holds a control character")
+    } else if name.contains(['/', '\\']) {
+        Some("it holds a path separator")
+    } else if name.starts_with('.') {
+        Some("it starts with '.'")
+    } else {
+        None
+    };
+    match (problem, as_name) {
+        (None, _) => Ok(name),
+        (Some(why), Some(_)) => anyhow::bail!(
+            "--as '{}' is not a plain file name: {why}",
+            raw.escape_debug()
+        ),
+        (Some(why), None) => anyhow::bail!(
+            "baseline '{}' is not a plain file name: {why}; pass --as NAME",
+            raw.escape_debug()
+        ),
     }
+}
+
+fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
+    let name = stored_name(args.name.as_deref(), &args.baseline)?;
     let root = criterion::root(args.criterion.criterion_dir.as_deref());
     let mut loaded = criterion::load_baseline(&root, &args.baseline)?;
     warn_all(&loaded.warnings);

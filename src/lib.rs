@@ -4,9 +4,11 @@
 //! - [`baseline`]: Criterion's saved files, tickbench's stored baselines, statistics, compare.
 //! - [`report`]: output formats for summaries and comparisons.
 //! - [`load`]: the open-loop load harness with its SLA verdict.
+//! - [`fsio`]: the one atomic write for every file tickbench produces, and file locks.
 
 pub mod baseline;
 pub mod engine;
+pub mod fsio;
 pub mod load;
 pub mod policy;
 pub mod report;

@@ -20,9 +20,20 @@ fn main() -> ExitCode {
     };
     match cli::run(cli) {
         Ok(code) => code,
+        // The reader of our output went away (`tickbench … | head`): it has what it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }
+}
+
+/// Whether `e` comes from writing to a pipe whose reading end was closed.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

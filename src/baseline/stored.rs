@@ -13,17 +13,19 @@
 //! ```
 //!
 //! JSON keeps the files diffable and readable by other tools; ~3 KB per benchmark per run.
-//! Files are written atomically (temporary file in the same directory, fsync, rename), so an
-//! interrupted `save` never leaves a half-written baseline behind.
+//! Files are written with [`crate::fsio::write_atomic`], so an interrupted `save` never leaves a
+//! half-written baseline behind. `save` reads, changes and writes a file under an exclusive lock
+//! on the sidecar `<file>.lock`, so concurrent saves to one file neither lose runs nor both
+//! create it.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 use super::{Loaded, Run, Unreadable, Warning};
+use crate::fsio::{self, FileLock};
 
 /// The value of the `schema` field this version reads and writes.
 pub const SCHEMA: &str = "tickbench.baseline.v1";
@@ -105,35 +107,6 @@ pub fn read(path: &Path) -> anyhow::Result<StoredBaseline> {
     Ok(stored)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed and
-/// synced, then renamed over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
-}
-
 /// What `save` should do when the file exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Existing {
@@ -146,15 +119,20 @@ pub enum Existing {
 }
 
 /// Saves `run` as stored baseline `name` at `path`; returns the number of runs now in the file
-/// and warnings (e.g. an appended run from a different machine).
+/// and warnings (e.g. an appended run from a different machine). Waits for other saves to the
+/// same file, so each sees the file as the one before it left it.
 pub fn save(
     path: &Path,
     name: &str,
     run: Run,
     existing: Existing,
 ) -> anyhow::Result<(usize, Vec<Warning>)> {
+    let _lock = FileLock::exclusive(path)?;
     let mut warnings = Vec::new();
-    let stored = if path.exists() {
+    let exists = path
+        .try_exists()
+        .with_context(|| format!("cannot check whether {} exists", path.display()))?;
+    let stored = if exists {
         match existing {
             Existing::Refuse => bail!(
                 "{} already exists; pass --force to replace it or --append to add this run to it",
@@ -190,6 +168,6 @@ pub fn save(
         }
     };
     let json = serde_json::to_vec_pretty(&stored).context("cannot serialise the baseline")?;
-    write_atomic(path, &json)?;
+    fsio::write_atomic(path, &json)?;
     Ok((stored.runs.len(), warnings))
 }

@@ -183,7 +183,9 @@ pub fn run_with(
         Some(out) if out.as_os_str() == "-" => {
             stdout.write_all(output::json(&reports, args.progressive)?.as_bytes())?
         }
-        Some(out) => write_atomically(out, output::json(&reports, args.progressive)?.as_bytes())?,
+        Some(out) => {
+            crate::fsio::write_atomic(out, output::json(&reports, args.progressive)?.as_bytes())?
+        }
         None => {}
     }
     Ok(if passed {
@@ -233,30 +235,6 @@ fn check_out_path(out: &Path) -> Result<(), ProfileError> {
         ))),
         _ => Ok(()),
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
-/// crash never leaves a half-written report in place of the old one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} has no file name", path.display()))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write()
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]
@@ -331,15 +309,5 @@ mod tests {
         })
         .unwrap_err();
         assert!(!ran && format!("{err:#}").contains("nope"), "{err:#}");
-    }
-
-    #[test]
-    fn atomic_write_replaces_whole_files_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("report.json");
-        std::fs::write(&path, "old").unwrap();
-        write_atomically(&path, b"new").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -19,6 +19,8 @@ mod table;
 
 use std::path::Path;
 
+use anyhow::Context;
+
 use crate::baseline::compare::{BenchmarkComparison, Comparison, DriftBasis, SideStats, Verdict};
 use crate::baseline::summary::Summary;
 
@@ -58,20 +60,26 @@ impl FormatKind {
     }
 }
 
-/// Writes `text` to `out` (atomically), or to stdout when `out` is `None` or `-`.
+/// Writes `text` to `out` (with [`crate::fsio::write_atomic`]), or to stdout when `out` is
+/// `None` or `-`. A stdout closed by its reader (`tickbench summary x | head`) is not an error:
+/// the reader has all it wanted.
 pub fn write_output(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
     match out {
-        Some(path) if path != Path::new("-") => {
-            crate::baseline::stored::write_atomic(path, text.as_bytes())
-        }
+        Some(path) if path != Path::new("-") => crate::fsio::write_atomic(path, text.as_bytes()),
         _ => {
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes())?;
-            if !text.ends_with('\n') {
-                stdout.write_all(b"\n")?;
+            let written = stdout.write_all(text.as_bytes()).and_then(|()| {
+                if text.ends_with('\n') {
+                    Ok(())
+                } else {
+                    stdout.write_all(b"\n")
+                }
+            });
+            match written.and_then(|()| stdout.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("cannot write to stdout"),
             }
-            Ok(())
         }
     }
 }
