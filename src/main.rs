@@ -6,9 +6,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Exit code for bad input or usage.
-const EXIT_BAD_INPUT: u8 = 2;
-
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
@@ -24,7 +21,7 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");
-            ExitCode::from(EXIT_BAD_INPUT)
+            ExitCode::from(cli::EXIT_BAD_INPUT)
         }
     }
 }

@@ -17,9 +17,9 @@
 //!    benchmarks (Smyth's moderated t). The pool only takes sides whose runs all measured the
 //!    same benchmarks, so a re-run of just the flagged benchmarks cannot make the noise look
 //!    like theirs. With one run per side (basis `single-run`) between-run noise is estimated
-//!    from the spread of the changes across the suite (median absolute deviation, which a
-//!    change to fewer than half of the benchmarks does not move) and the verdict demands
-//!    `--single-run-factor` times the threshold.
+//!    from the spread of the changes across the suite (the median absolute deviation or, when
+//!    larger, the 90th percentile of the deviations: run-to-run shifts are heavy-tailed) and
+//!    the verdict demands `--single-run-factor` times the threshold.
 //! 3. **Verdict** (`judge.rs`). `inconclusive` when the benchmark has too few samples, when its
 //!    own samples say a run was disturbed, or when the noise is larger than the threshold can
 //!    resolve (the smallest detectable change, `t·se`, exceeds it) and the change is not
