@@ -454,3 +454,70 @@ fn a_partial_re_run_does_not_set_the_noise_of_the_others() {
         .assert()
         .stderr(predicate::str::contains("partial re-run"));
 }
+
+#[test]
+fn a_policy_file_sets_thresholds_and_advisory_rows_and_every_format_shows_it() {
+    let f = Fixture::new();
+    let policy = f.cwd.path().join("tickbench.toml");
+    fs::write(
+        &policy,
+        "[[rule]]\nmatch = \"probe/*\"\nadvisory = true\nnote = \"reference code\"\n\n\
+         [[rule]]\nmatch = \"probe/collatz/*\"\nthreshold = 50\n\n\
+         [[rule]]\nmatch = \"nothing/*\"\nthreshold = 1\n",
+    )
+    .unwrap();
+    // Every probe is 10 % slower in s1: advisory rows are reported but do not fail the gate,
+    // and collatz's own 50 % threshold keeps it unchanged.
+    let (report, code) = f.compare_json("r1,r2", "s1", &[]);
+    assert_eq!(code, 0, "{report}");
+    let sort = row(&report, "probe/sort_clone/4000");
+    assert_eq!(sort["verdict"], "regressed", "{sort}");
+    assert_eq!(sort["policy"]["advisory"], true, "{sort}");
+    let collatz = row(&report, VICTIM);
+    assert_eq!(collatz["policy"]["threshold_pct"], 50.0, "{collatz}");
+    assert_ne!(collatz["verdict"], "regressed", "{collatz}");
+    assert!(report["options"]["policy_file"]
+        .as_str()
+        .unwrap()
+        .ends_with("tickbench.toml"));
+    f.run(&["compare", "r1,r2", "s1"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("REGRESSED ▲ (advisory)"))
+        .stdout(predicate::str::contains("50 % advisory"))
+        .stdout(predicate::str::contains("under an advisory policy: not failing"))
+        .stderr(predicate::str::contains("nothing/*"));
+    f.run(&["compare", "r1,r2", "s1", "--format", "markdown"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("5 % advisory"));
+    // Without the policy the same data fails the gate.
+    fs::remove_file(&policy).unwrap();
+    f.run(&["compare", "r1,r2", "s1"]).assert().code(1);
+    // A policy file it cannot read is exit 2 naming the file and line.
+    fs::write(&policy, "[[rule]]\nmatch = \"probe/*\"\ntreshold = 5\n").unwrap();
+    f.run(&["compare", "r1,r2", "s1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("tickbench.toml:3"));
+}
+
+#[test]
+fn inconclusive_rows_exit_0_by_default_and_3_when_asked() {
+    let f = Fixture::new();
+    // One benchmark of the new run disturbed throughout: its fastest quarter spreads wide.
+    f.edit_sample(VICTIM, "s1", |v| {
+        for (i, t) in v["times"].as_array_mut().unwrap().iter_mut().enumerate() {
+            *t = (t.as_f64().unwrap() * (1.0 + 0.02 * (i % 40) as f64)).into();
+        }
+    });
+    let policy = f.cwd.path().join("tickbench.toml");
+    fs::write(&policy, "[[rule]]\nmatch = \"probe/*\"\nadvisory = true\n").unwrap();
+    let (report, code) = f.compare_json("r1,r2", "s1", &[]);
+    let r = row(&report, VICTIM);
+    assert_eq!(r["verdict"], "inconclusive", "{r}");
+    assert!(r["reason"].as_str().unwrap().contains("disturbed"), "{r}");
+    assert_eq!(code, 0);
+    let (_, code) = f.compare_json("r1,r2", "s1", &["--fail-inconclusive"]);
+    assert_eq!(code, 3);
+}
