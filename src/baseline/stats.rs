@@ -1,32 +1,33 @@
-//! The statistics behind `compare`: the per-run estimate (minimum or median), a bootstrap of the
-//! ratio of estimates, the Mann–Whitney rank test, Student's t for the between-run test, the
-//! robust pooling of run-to-run variance across benchmarks, and each run's own uncertainty.
+//! The statistics behind `compare`: the per-run estimate (robust minimum, minimum or median),
+//! Student's t for the change, the robust pooling of run-to-run variance across benchmarks,
+//! each run's own uncertainty, and (kept for the record and for `benches/compare.rs`'s
+//! reference) a bootstrap of the ratio of estimates and the Mann–Whitney rank test.
 //!
 //! # Method
 //!
 //! Criterion's samples are per-iteration times, `times[i] / iters[i]`. A run is summarised by an
-//! [`Estimator`]: the minimum by default (see there), or the median. Within one run they are
-//! autocorrelated and narrow, so a within-run confidence interval (what Criterion reports) says
+//! [`Estimator`]: the robust minimum by default (see there), the minimum or the median. Within
+//! one run they are autocorrelated and narrow, so a within-run confidence interval (what Criterion reports) says
 //! how well *that run* was measured, not how much the next run of the same code will differ.
 //! On a shared 2-core machine run-to-run noise (1–14 %) dwarfs within-run intervals (±0.5 %).
-//! `compare.rs` therefore works on the log of each run's median and uses the tools here:
+//! `compare/` therefore works on the log of each run's estimate and uses the tools here:
 //!
-//! - **Between-run t-test** (several runs on a side). Per benchmark, the runs' log-medians give a
-//!   within-side variance `s²` with `df` degrees of freedom. With two or three runs `s²` is
+//! - **Between-run t-test** (several runs on a side). Per benchmark, the runs' log-estimates
+//!   give a within-side variance `s²` with `df` degrees of freedom. With two or three runs `s²` is
 //!   nearly worthless on its own, so it is *moderated* towards the variance pooled over all
 //!   benchmarks, `s̃² = (d₀·s₀² + df·s²) / (d₀ + df)`, and tested with Student's t on
 //!   `d₀ + df` degrees of freedom: the empirical-Bayes "moderated t" of Smyth (2004), *Linear
 //!   models and empirical Bayes methods for assessing differential expression in microarray
 //!   experiments*, Stat. Appl. Genet. Mol. Biol. 3(1), with a fixed prior weight `d₀`
 //!   ([`PRIOR_DF`]) because a suite has too few benchmarks to estimate it well.
-//! - **Bootstrap of the ratio of estimates** (one run per side). Percentile bootstrap (Efron &
+//! - **Bootstrap of the ratio of estimates** (not used by the verdict). Percentile bootstrap (Efron &
 //!   Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13) of `est(new)/est(old)`, each
 //!   side resampled independently; a resample's minimum is drawn from its exact distribution
 //!   in O(1), a resample's median by counting drawn indices in O(n) without sorting.
 //! - **Mann–Whitney U** (Mann & Whitney 1947), two-sided, normal approximation with tie and
-//!   continuity correction: the p-value for one run per side. It assumes independent samples,
-//!   which Criterion's are not quite, which is one more reason the single-run verdict also
-//!   demands a larger change.
+//!   continuity correction. Not used by the verdict any more: it tested the whole
+//!   distributions while the change and its interval described the estimates, so a row could
+//!   read `+0.0 %` with `p 0.000`.
 //! - Special functions: `ln Γ` by Lanczos, the regularised incomplete beta by Lentz's continued
 //!   fraction (Press et al., *Numerical Recipes*, 3rd ed., §6.1, §6.4), `erfc` by the Chebyshev
 //!   fit of *Numerical Recipes* §6.2 (relative error < 1.2e-7).
@@ -227,71 +228,6 @@ pub fn sorted(xs: &[f64]) -> Vec<f64> {
     v
 }
 
-/// The estimate of one bootstrap resample of `sorted`, using `counts` (len = sorted.len()) as
-/// scratch. For the minimum the resample's minimum is drawn directly from its exact
-/// distribution, `P(index ≥ j) = ((n − j)/n)ⁿ`, by inverting it: O(1). For the median, n indices
-/// are drawn and counted, and the counts walked to the middle: O(n) without sorting.
-fn resampled(sorted: &[f64], counts: &mut [u32], rng: &mut Rng, estimator: Estimator) -> f64 {
-    let n = sorted.len();
-    if estimator == Estimator::Min {
-        let nf = n as f64;
-        let u = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-        let j = (nf - nf * u.powf(1.0 / nf)).floor() as usize;
-        return sorted[j.min(n - 1)];
-    }
-    counts.iter_mut().for_each(|c| *c = 0);
-    for _ in 0..n {
-        counts[rng.below(n)] += 1;
-    }
-    // 0-based ranks of the two elements averaged (the same one twice for an order statistic).
-    let (lower_rank, upper_rank) = match estimator {
-        Estimator::Low => (low_rank(n) - 1, low_rank(n) - 1),
-        _ => ((n - 1) / 2, n / 2),
-    };
-    let (mut seen, mut lower, mut upper) = (0usize, f64::NAN, f64::NAN);
-    for (i, &c) in counts.iter().enumerate() {
-        let next = seen + c as usize;
-        if lower.is_nan() && lower_rank < next {
-            lower = sorted[i];
-        }
-        if upper_rank < next {
-            upper = sorted[i];
-            break;
-        }
-        seen = next;
-    }
-    (lower + upper) / 2.0
-}
-
-/// Percentile-bootstrap confidence interval of `ln(est(new) / est(old))`, both inputs sorted
-/// ascending and positive, at `confidence` (e.g. 0.95) with `resamples` draws. For the minimum
-/// this is only a rough within-run interval (the bootstrap of an extreme is known to be
-/// conservative-to-degenerate); verdicts never rest on it alone.
-pub fn bootstrap_log_ratio_ci(
-    old_sorted: &[f64],
-    new_sorted: &[f64],
-    estimator: Estimator,
-    resamples: usize,
-    confidence: f64,
-    rng: &mut Rng,
-) -> (f64, f64) {
-    let mut old_counts = vec![0u32; old_sorted.len()];
-    let mut new_counts = vec![0u32; new_sorted.len()];
-    let mut ratios: Vec<f64> = (0..resamples.max(1))
-        .map(|_| {
-            let o = resampled(old_sorted, &mut old_counts, rng, estimator);
-            let n = resampled(new_sorted, &mut new_counts, rng, estimator);
-            (n / o).ln()
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    let tail = (1.0 - confidence) / 2.0;
-    (
-        quantile_sorted(&ratios, tail),
-        quantile_sorted(&ratios, 1.0 - tail),
-    )
-}
-
 /// The `q` quantile of sorted data (linear interpolation between order statistics).
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -300,42 +236,6 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
-
-/// Two-sided p-value of the Mann–Whitney U test that `a` and `b` come from the same
-/// distribution (normal approximation, tie- and continuity-corrected).
-pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
-    let (n1, n2) = (a.len() as f64, b.len() as f64);
-    if a.is_empty() || b.is_empty() {
-        return 1.0;
-    }
-    let mut all: Vec<(f64, bool)> = a
-        .iter()
-        .map(|&x| (x, true))
-        .chain(b.iter().map(|&x| (x, false)))
-        .collect();
-    all.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let (mut rank_sum_a, mut tie_term) = (0.0, 0.0);
-    let mut i = 0;
-    while i < all.len() {
-        let mut j = i;
-        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
-            j += 1;
-        }
-        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
-        let ties = (j - i + 1) as f64;
-        tie_term += ties.powi(3) - ties;
-        rank_sum_a += avg_rank * all[i..=j].iter().filter(|x| x.1).count() as f64;
-        i = j + 1;
-    }
-    let u = rank_sum_a - n1 * (n1 + 1.0) / 2.0;
-    let n = n1 + n2;
-    let var = n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
-    if var <= 0.0 {
-        return 1.0;
-    }
-    let z = ((u - n1 * n2 / 2.0).abs() - 0.5).max(0.0) / var.sqrt();
-    (2.0 * normal_sf(z)).min(1.0)
 }
 
 /// Upper tail of the standard normal, `P(Z > z)`.
@@ -569,70 +469,52 @@ mod tests {
     }
 
     #[test]
-    fn mann_whitney_detects_shift_and_not_noise() {
-        let a: Vec<f64> = (0..50).map(|i| 100.0 + (i % 10) as f64).collect();
-        let shifted: Vec<f64> = a.iter().map(|x| x + 5.0).collect();
-        assert!(mann_whitney_p(&a, &shifted) < 0.001);
-        assert!(mann_whitney_p(&a, &a) > 0.9);
-        // Known value: U test of {1,2,3} vs {4,5,6}: exact two-sided p = 0.1, normal approx ≈ 0.081.
-        assert!(close(
-            mann_whitney_p(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]),
-            0.0809,
-            1e-3
-        ));
-    }
-
-    #[test]
-    fn bootstrap_interval_covers_the_true_ratio_and_is_reproducible() {
-        let old: Vec<f64> = (0..100).map(|i| 1000.0 + (i * 37 % 100) as f64).collect();
-        let new: Vec<f64> = old.iter().map(|x| x * 1.10).collect();
-        let (o, n) = (sorted(&old), sorted(&new));
-        let (lo, hi) =
-            bootstrap_log_ratio_ci(&o, &n, Estimator::Median, 500, 0.95, &mut Rng::new(1));
-        assert!(lo < 1.10f64.ln() && 1.10f64.ln() < hi, "{lo} {hi}");
-        assert!(hi - lo < 0.1);
-        let again = bootstrap_log_ratio_ci(&o, &n, Estimator::Median, 500, 0.95, &mut Rng::new(1));
-        assert_eq!((lo, hi), again);
-        let (lo, hi) = bootstrap_log_ratio_ci(&o, &n, Estimator::Min, 500, 0.95, &mut Rng::new(1));
-        assert!(
-            lo <= 1.10f64.ln() + 1e-9 && 1.10f64.ln() - 1e-9 <= hi,
-            "{lo} {hi}"
-        );
-    }
-
-    #[test]
-    fn resampled_estimates_of_a_constant_are_the_constant() {
-        let mut counts = vec![0; 4];
-        for e in [Estimator::Min, Estimator::Median] {
-            assert_eq!(resampled(&[7.0; 4], &mut counts, &mut Rng::new(3), e), 7.0);
-        }
+    fn estimators_pick_their_order_statistic() {
         assert_eq!(Estimator::Min.of_sorted(&[1.0, 5.0, 9.0]), 1.0);
+        assert_eq!(Estimator::Low.of_sorted(&[1.0, 5.0, 9.0]), 5.0);
         assert_eq!(Estimator::Median.of_sorted(&[1.0, 5.0, 9.0]), 5.0);
+        assert_eq!(low_rank(1), 1);
+        assert_eq!(low_rank(10), 2);
+        assert_eq!(low_rank(100), 5);
+        assert_eq!(low_rank(101), 6);
     }
 
     #[test]
-    fn resampled_minimum_follows_its_exact_distribution() {
-        // P(min* = x_(1)) = 1 − (1 − 1/n)ⁿ ≈ 0.634 for n = 100.
-        let sorted: Vec<f64> = (0..100).map(f64::from).collect();
-        let mut rng = Rng::new(9);
+    fn one_glitch_sample_moves_the_low_estimate_at_most_to_its_neighbour() {
+        let clean: Vec<f64> = (0..100).map(|i| 1000.0 + i as f64).collect();
+        let mut glitched = clean.clone();
+        glitched[50] *= 1e-6;
+        let (c, g) = (sorted(&clean), sorted(&glitched));
+        assert!(Estimator::Min.of_sorted(&g) < 0.01, "the plain minimum takes the glitch");
+        let (low_c, low_g) = (Estimator::Low.of_sorted(&c), Estimator::Low.of_sorted(&g));
+        assert!((low_c - low_g).abs() <= 1.0, "{low_c} {low_g}");
+    }
+
+    #[test]
+    fn the_order_statistic_distribution_matches_resampling() {
+        // P(k-th smallest of a resample is the smallest value) by the exact formula and by
+        // drawing resamples.
+        let (n, k) = (40, 2);
+        let cdf = order_statistic_cdf(n, k);
+        let mut rng = Rng::new(5);
         let draws = 20_000;
-        let firsts = (0..draws)
-            .filter(|_| resampled(&sorted, &mut [], &mut rng, Estimator::Min) == 0.0)
+        let hits = (0..draws)
+            .filter(|_| (0..n).filter(|_| rng.below(n) == 0).count() >= k)
             .count();
-        let expected = 1.0 - 0.99f64.powi(100);
-        assert!(
-            close(firsts as f64 / draws as f64, expected, 0.01),
-            "{firsts}"
-        );
+        assert!(close(cdf[0], hits as f64 / draws as f64, 0.01), "{} {hits}", cdf[0]);
+        assert!(cdf.windows(2).all(|w| w[0] <= w[1]));
+        assert!(close(*cdf.last().unwrap(), 1.0, 1e-9));
     }
 
     #[test]
     fn within_run_variance_grows_without_a_plateau() {
         let plateau: Vec<f64> = (0..100).map(|i| 100.0 + 0.01 * i as f64).collect();
         let ramp: Vec<f64> = (0..100).map(|i| 100.0 + 2.0 * i as f64).collect();
-        let tight = within_run_log_variance(&plateau, Estimator::Min);
-        let loose = within_run_log_variance(&ramp, Estimator::Min);
-        assert!(tight < 1e-7 && loose > 1e-4, "{tight} {loose}");
+        for e in [Estimator::Min, Estimator::Low] {
+            let tight = within_run_log_variance(&plateau, e);
+            let loose = within_run_log_variance(&ramp, e);
+            assert!(tight < 1e-7 && loose > 1e-4, "{e:?}: {tight} {loose}");
+        }
         assert_eq!(within_run_log_variance(&[5.0; 10], Estimator::Min), 0.0);
         assert!(
             within_run_log_variance(&ramp, Estimator::Median)
