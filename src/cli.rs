@@ -21,6 +21,7 @@ pub const EXIT_REGRESSION: u8 = 1;
 
 const AFTER_HELP: &str = "\
 Examples:
+  tickbench bench                            # run the suite, compare with this machine's baseline
   cargo bench -- --save-baseline before      # on the old code
   cargo bench -- --save-baseline after       # on the new code
   tickbench compare before after             # exit 1 if anything regressed
@@ -75,6 +76,9 @@ pub enum Command {
     /// Run the open-loop load test against the pipeline and judge it against the SLA
     /// (exit 0 SLA holds, 1 breached, 2 bad input).
     Loadtest(tickbench::load::cli::LoadtestArgs),
+    /// Run the suite (cargo bench, canaries included) with progress, compare it with this
+    /// machine's stored baseline and confirm regressions with a second run (exit 0/1/2).
+    Bench(tickbench::bench::cli::BenchArgs),
 }
 
 /// Where Criterion's files are.
@@ -205,6 +209,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare_cmd(args),
         Command::Machine(args) => machine(args),
         Command::Loadtest(args) => tickbench::load::cli::run(args),
+        Command::Bench(args) => tickbench::bench::cli::run(args),
     }
 }
 

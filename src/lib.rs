@@ -4,8 +4,10 @@
 //! - [`baseline`]: Criterion's saved files, tickbench's stored baselines, statistics, compare.
 //! - [`report`]: output formats for summaries and comparisons.
 //! - [`load`]: the open-loop load harness with its SLA verdict.
+//! - [`bench`]: `tickbench bench`, which runs the suite, compares and confirms regressions.
 
 pub mod baseline;
+pub mod bench;
 pub mod engine;
 pub mod load;
 pub mod report;
