@@ -419,7 +419,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "{stored_spec} and the run '{name}' have no benchmark in common that can be compared"
         );
     }
-    print_comparison(&stored_spec, &name, &first)?;
+    let measured = |loaded: &Loaded| -> BTreeSet<String> {
+        loaded
+            .runs
+            .iter()
+            .flat_map(|r| r.benchmarks.iter().map(|b| b.id.clone()))
+            .collect()
+    };
+    if args.filters.is_empty() && args.benches.is_empty() {
+        print_comparison(&stored_spec, &name, &first)?;
+    } else {
+        // A partial run: the stored benchmarks it left out are not `removed` from the suite.
+        print_comparison(&stored_spec, &name, &confirm::only(&first, &measured(&run)))?;
+    }
     let flagged = confirm::regressed_ids(&first);
     if flagged.is_empty() || args.no_confirm {
         return Ok(exit_code(first.summary.regressed > 0));
@@ -433,15 +445,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let filter = runner::exact_filter(&flagged, &options.canary_prefix);
     let again = session.measure(&confirm_name, Some(&filter), "confirm")?;
     let second = compare::compare(&stored_spec, &stored, &confirm_name, &again, &options);
-    let measured: BTreeSet<String> = again
-        .runs
-        .iter()
-        .flat_map(|r| r.benchmarks.iter().map(|b| b.id.clone()))
-        .collect();
     print_comparison(
         &stored_spec,
         &confirm_name,
-        &confirm::only(&second, &measured),
+        &confirm::only(&second, &measured(&again)),
     )?;
 
     let merged = confirm::merge(&first, &second);
