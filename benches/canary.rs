@@ -6,20 +6,31 @@
 //!   from the real benchmarks would be dragged by a real change that slows many of them).
 //! - `probe/*` is fixed code too, except that with `SLOW=1` in the environment every probe does
 //!   10 % more work. It exists to record the fixtures under `tests/fixtures/recorded/`, which test
-//!   that `compare` stays quiet on identical code and catches a real 10 % slowdown.
+//!   that `compare` stays quiet on identical code and catches a real 10 % slowdown. It runs only
+//!   with `TICKBENCH_PROBES=1` in the environment (`tests/fixtures/record.sh` sets it): the
+//!   probes cost about 40 s that no ordinary suite run needs.
 //!
 //! Some cases are compute-bound, some allocation-heavy (their run-to-run noise differs a lot on a
 //! shared machine, which is the point).
 //!
 //! Run with: `cargo bench --bench canary` (add `-- --quick` while developing);
+//! the probes with `TICKBENCH_PROBES=1 cargo bench --bench canary -- probe/`;
 //! record fixtures with `tests/fixtures/record.sh`.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 
 mod common;
+
+/// Environment variable that adds the `probe` group to the run when set to `1`.
+const PROBES_ENV: &str = "TICKBENCH_PROBES";
+
+/// Whether the `probe` group runs (`TICKBENCH_PROBES=1`).
+fn probes_enabled() -> bool {
+    std::env::var(PROBES_ENV).as_deref() == Ok("1")
+}
 
 /// Work multiplier in tenths: 10 normally, 11 (10 % more work) when `SLOW=1`.
 fn probe_tenths() -> usize {
@@ -121,9 +132,14 @@ fn probe(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = canary, probe
+/// What `criterion_group!` would generate, except that `probe` is registered only when
+/// [`probes_enabled`]: the macro's target list is fixed at compile time.
+fn benches() {
+    let mut c = common::criterion().configure_from_args();
+    canary(&mut c);
+    if probes_enabled() {
+        probe(&mut c);
+    }
 }
+
 criterion_main!(benches);

@@ -4,28 +4,21 @@
 //! Adding a command is one enum variant and one match arm; `loadtest` lives in
 //! [`tickbench::load::cli`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use tickbench::baseline::compare::{self, Options};
-use tickbench::baseline::stats::Estimator;
+use tickbench::baseline::compare;
 use tickbench::baseline::stored::{self, Existing};
 use tickbench::baseline::{self, criterion, summary, Machine, Run};
+use tickbench::bench::cli::{CompareFlags, EXIT_BAD_INPUT};
 use tickbench::report::{write_output, FormatKind};
-
-/// Exit code: at least one benchmark regressed.
-pub const EXIT_REGRESSION: u8 = 1;
-/// Exit code: bad input or usage (also: a benchmark that cannot be read).
-pub const EXIT_BAD_INPUT: u8 = 2;
-/// Exit code with `--fail-inconclusive`: nothing regressed, but some benchmarks could not be
-/// judged.
-pub const EXIT_INCONCLUSIVE: u8 = 3;
 
 const AFTER_HELP: &str = "\
 Examples:
+  tickbench bench                            # run the suite, compare with this machine's baseline
   cargo bench -- --save-baseline before      # on the old code
   cargo bench -- --save-baseline after       # on the new code
   tickbench compare before after             # exit 1 if anything regressed
@@ -93,6 +86,9 @@ pub enum Command {
     /// Run the open-loop load test against the pipeline and judge it against the SLA
     /// (exit 0 SLA holds, 1 breached, 2 bad input).
     Loadtest(tickbench::load::cli::LoadtestArgs),
+    /// Run the suite (cargo bench, canaries included) with progress, compare it with this
+    /// machine's stored baseline and confirm regressions with a second run (exit 0/1/2).
+    Bench(tickbench::bench::cli::BenchArgs),
 }
 
 /// Where Criterion's files are.
@@ -172,37 +168,8 @@ pub struct CompareArgs {
     old: String,
     /// New side, same forms.
     new: String,
-    /// Smallest change (in %) that counts as a regression [default: the policy file's
-    /// [defaults] threshold, else 5]. A policy rule for a benchmark beats it.
-    #[arg(long, value_name = "PCT", value_parser = positive_f64)]
-    threshold: Option<f64>,
-    /// p-value below which a change is significant.
-    #[arg(long, value_name = "ALPHA", default_value_t = 0.05, value_parser = probability)]
-    significance: f64,
-    /// With one run per side, require threshold × this factor.
-    #[arg(long, value_name = "X", default_value_t = 2.0, value_parser = positive_f64)]
-    single_run_factor: f64,
-    /// Id prefix of the fixed-code benchmarks that anchor the machine-drift estimate.
-    #[arg(long, value_name = "PREFIX", default_value = "canary/")]
-    canary: String,
-    /// Do not correct machine-wide drift.
-    #[arg(long)]
-    no_drift: bool,
-    /// How each run of a benchmark is summarised: `low` (the k-th fastest sample: robust to a
-    /// busy machine, which only adds time, and to one glitch sample), `min` or `median`.
-    #[arg(long, value_enum, default_value = "low")]
-    estimator: Estimator,
-    /// Per-benchmark policy file [default: tickbench.toml, or Cargo.toml's
-    /// [package.metadata.tickbench], found from the current directory up to the project root].
-    #[arg(long, value_name = "FILE")]
-    policy: Option<PathBuf>,
-    /// Judge the benchmarks that can be read even when others cannot (they are still listed
-    /// as unreadable); without it any unreadable benchmark makes the compare exit 2.
-    #[arg(long)]
-    allow_unreadable: bool,
-    /// Exit 3 when nothing regressed but some benchmarks are inconclusive.
-    #[arg(long)]
-    fail_inconclusive: bool,
+    #[command(flatten)]
+    flags: CompareFlags,
     #[command(flatten)]
     criterion: CriterionDir,
     #[command(flatten)]
@@ -217,20 +184,6 @@ pub struct MachineArgs {
     id: bool,
 }
 
-fn positive_f64(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a non-negative number")),
-    }
-}
-
-fn probability(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a probability between 0 and 1")),
-    }
-}
-
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -240,6 +193,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare_cmd(args),
         Command::Machine(args) => machine(args),
         Command::Loadtest(args) => tickbench::load::cli::run(args),
+        Command::Bench(args) => tickbench::bench::cli::run(args),
     }
 }
 
@@ -407,21 +361,27 @@ fn check_append(path: &std::path::Path, run: &Run, args: &SaveArgs) -> anyhow::R
     if args.accept_outliers {
         return Ok(());
     }
-    let (policy, policy_file) = load_policy(None)?;
-    let options = Options {
-        policy,
-        policy_file,
-        ..Options::default()
-    };
+    let options = CompareFlags::defaults().options(Path::new("."))?;
     let new = baseline::Loaded {
         runs: vec![run.clone()],
         warnings: Vec::new(),
     };
-    let c = compare::compare(&path.display().to_string(), &stored, "this run", &new, &options);
+    let c = compare::compare(
+        &path.display().to_string(),
+        &stored,
+        "this run",
+        &new,
+        &options,
+    );
     let off: Vec<String> = c
         .benchmarks
         .iter()
-        .filter(|b| matches!(b.verdict, compare::Verdict::Regressed | compare::Verdict::Improved))
+        .filter(|b| {
+            matches!(
+                b.verdict,
+                compare::Verdict::Regressed | compare::Verdict::Improved
+            )
+        })
         .map(|b| format!("  {} {:+.1} %", b.id, b.change_pct.unwrap_or(f64::NAN)))
         .collect();
     if !off.is_empty() {
@@ -444,18 +404,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let new = baseline::load_spec(&args.new, &root)
         .with_context(|| format!("cannot read NEW '{}'", args.new))?;
     baseline::check_distinct(&old, &new)?;
-    let (policy, policy_file) = load_policy(args.policy.as_deref())?;
-    let options = Options {
-        threshold_pct: args.threshold,
-        significance: args.significance,
-        single_run_factor: args.single_run_factor,
-        canary_prefix: args.canary,
-        drift: !args.no_drift,
-        estimator: args.estimator,
-        policy,
-        policy_file,
-        ..Options::default()
-    };
+    let options = args.flags.options(Path::new("."))?;
     let ids: std::collections::BTreeSet<String> = old
         .runs
         .iter()
@@ -477,60 +426,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<ExitCode> {
     warn_all(&comparison.warnings);
     let text = args.output.format.formatter().compare(&comparison)?;
     write_output(args.output.out.as_deref(), &text)?;
-    Ok(ExitCode::from(gate(
-        &comparison,
-        args.allow_unreadable,
-        args.fail_inconclusive,
-    )))
-}
-
-/// The exit code of a comparison: 2 when a benchmark cannot be read (unless allowed), else 1
-/// when a benchmark regressed under a policy that is not advisory, else 3 when asked to fail
-/// on inconclusive ones and there are some, else 0. Unreadable rows are named on stderr too,
-/// whatever the format, so a machine-readable report on stdout cannot hide them.
-pub fn gate(comparison: &compare::Comparison, allow_unreadable: bool, strict: bool) -> u8 {
-    let unreadable: Vec<_> = comparison
-        .benchmarks
-        .iter()
-        .filter(|b| b.verdict == compare::Verdict::Unreadable)
-        .collect();
-    for b in &unreadable {
-        eprintln!(
-            "{}: unreadable benchmark '{}': {}",
-            if allow_unreadable { "warning" } else { "error" },
-            b.id,
-            b.reason.as_deref().unwrap_or("")
-        );
-    }
-    if !unreadable.is_empty() && !allow_unreadable {
-        return EXIT_BAD_INPUT;
-    }
-    if comparison.failing().next().is_some() {
-        EXIT_REGRESSION
-    } else if strict && comparison.summary.inconclusive > 0 {
-        EXIT_INCONCLUSIVE
-    } else {
-        0
-    }
-}
-
-/// The policy named by `--policy`, else the one found from the current directory, else none;
-/// with where it came from.
-pub fn load_policy(
-    explicit: Option<&std::path::Path>,
-) -> anyhow::Result<(tickbench::policy::Policy, Option<String>)> {
-    use tickbench::policy::Policy;
-    let policy = match explicit {
-        Some(path) => Some(Policy::load(path)?),
-        None => Policy::discover(&std::env::current_dir()?)?,
-    };
-    Ok(match policy {
-        Some(p) => {
-            let file = p.source().map(|s| s.display().to_string());
-            (p, file)
-        }
-        None => (Policy::empty(), None),
-    })
+    Ok(ExitCode::from(args.flags.gate(&comparison)))
 }
 
 fn machine(args: MachineArgs) -> anyhow::Result<ExitCode> {

@@ -5,8 +5,11 @@
 //! - [`report`]: output formats for summaries and comparisons.
 //! - [`load`]: the open-loop load harness with its SLA verdict.
 //! - [`fsio`]: the one atomic write for every file tickbench produces, and file locks.
+//! - [`bench`]: `tickbench bench`, which runs the suite, compares and confirms regressions.
+//! - [`policy`]: per-benchmark thresholds, advisory flags and directions (`tickbench.toml`).
 
 pub mod baseline;
+pub mod bench;
 pub mod engine;
 pub mod fsio;
 pub mod load;

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");
-            ExitCode::from(cli::EXIT_BAD_INPUT)
+            ExitCode::from(tickbench::bench::cli::EXIT_BAD_INPUT)
         }
     }
 }

@@ -106,7 +106,9 @@ fn corrupt_files_are_named_the_rest_is_reported_and_the_exit_code_is_2() {
         .stderr(predicate::str::contains(
             "bad/notjson/x/sample.json: not valid Criterion JSON",
         ))
-        .stderr(predicate::str::contains("bad/missing/x/sample.json: missing"));
+        .stderr(predicate::str::contains(
+            "bad/missing/x/sample.json: missing",
+        ));
 }
 
 #[test]
@@ -167,7 +169,9 @@ fn nan_and_zero_times_make_the_benchmark_unreadable() {
         .stdout(predicate::str::contains("ok/one"))
         .stderr(predicate::str::contains("'nan/times'"))
         .stderr(predicate::str::contains("'zero/times'"))
-        .stderr(predicate::str::contains("null, NaN, zero, negative or infinite"));
+        .stderr(predicate::str::contains(
+            "null, NaN, zero, negative or infinite",
+        ));
 }
 
 #[test]

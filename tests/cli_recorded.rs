@@ -266,7 +266,13 @@ fn no_canary_case(keep: &dyn Fn(&str) -> bool) -> (usize, usize, Vec<String>) {
         for b in &SAME[i + 1..] {
             for s in SLOW {
                 let old = format!("{a},{b}");
-                let c = compare(&old, &load_only(&old, keep), s, &load_only(s, keep), &options);
+                let c = compare(
+                    &old,
+                    &load_only(&old, keep),
+                    s,
+                    &load_only(s, keep),
+                    &options,
+                );
                 assert_eq!(c.drift.basis, DriftBasis::NoAnchor);
                 for r in &c.benchmarks {
                     if r.id.starts_with("probe/") {
@@ -288,9 +294,8 @@ fn no_canary_case(keep: &dyn Fn(&str) -> bool) -> (usize, usize, Vec<String>) {
 #[test]
 fn without_canaries_a_slowdown_of_half_the_suite_is_caught_and_makes_nothing_improved() {
     // Half: three slowed probes beside three fixed-code benchmarks that are no anchors here.
-    let half = |id: &str| {
-        !id.starts_with("probe/sqrt_sum") && !id.starts_with("probe/format_strings")
-    };
+    let half =
+        |id: &str| !id.starts_with("probe/sqrt_sum") && !id.starts_with("probe/format_strings");
     let (caught, slowed, wrong) = no_canary_case(&half);
     eprintln!("no canary, half the suite slowed, 2 vs 1: caught {caught} of {slowed}");
     assert_eq!(slowed, 6 * 2 * 3);
@@ -323,7 +328,10 @@ fn without_canaries_identical_runs_stay_quiet_both_ways() {
             }
         }
     }
-    eprintln!("no canary, identical code: {} of {total} flagged", flagged.len());
+    eprintln!(
+        "no canary, identical code: {} of {total} flagged",
+        flagged.len()
+    );
     assert!(flagged.len() * 100 <= total, "{flagged:#?}");
 }
 

@@ -79,7 +79,15 @@ fn save_refuses_to_overwrite_without_force_and_appends_runs() {
         "refused save changed the file"
     );
 
+    // The same run again is refused; a different run (here: b, which differs far beyond the
+    // stored run's spread) needs --accept-outliers.
     save(&dir, &["a", "--append"])
+        .code(2)
+        .stderr(predicate::str::contains("already stored"));
+    save(&dir, &["b", "--as", "a", "--append"])
+        .code(2)
+        .stderr(predicate::str::contains("far beyond their spread"));
+    save(&dir, &["b", "--as", "a", "--append", "--accept-outliers"])
         .success()
         .stdout(predicate::str::contains("(2 run(s))"));
     assert_eq!(read(&file)["runs"].as_array().unwrap().len(), 2);
@@ -122,9 +130,18 @@ fn appending_to_a_corrupt_file_fails_and_keeps_it() {
 fn stored_runs_compare_like_criterion_baselines_and_list_shows_them() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("baselines");
+    // A repeated run of the old code: a's samples, every time 0.2 % longer (a run of identical
+    // samples would be the same run, which is refused).
     save(&dir, &["a", "--as", "old"]).success();
-    save(&dir, &["a", "--as", "old", "--append"]).success();
     let stored = dir.join("old.json");
+    let mut v = read(&stored);
+    for b in v["runs"][0]["benchmarks"].as_array_mut().unwrap() {
+        for t in b["sample"]["times"].as_array_mut().unwrap() {
+            *t = (t.as_f64().unwrap() * 1.002).into();
+        }
+    }
+    std::fs::write(&stored, serde_json::to_string(&v).unwrap()).unwrap();
+    save(&dir, &["a", "--as", "old", "--append"]).success();
 
     // Two runs on the old side: the verdict rests on the spread between runs.
     let out = tickbench(&dir)
@@ -145,13 +162,30 @@ fn stored_runs_compare_like_criterion_baselines_and_list_shows_them() {
     assert_eq!(plain["basis"], "runs");
     assert_eq!(plain["old"]["runs"], 2);
 
-    // Comma-separated lists mix stored files and Criterion names.
+    // Comma-separated lists mix stored files and Criterion names; a run listed twice (the
+    // stored copy of a beside a itself) is refused.
+    save(&dir, &["a", "--as", "first"]).success();
+    let first = dir.join("first.json");
+    let mut v = read(&first);
+    for b in v["runs"][0]["benchmarks"].as_array_mut().unwrap() {
+        for t in b["sample"]["times"].as_array_mut().unwrap() {
+            *t = (t.as_f64().unwrap() * 0.999).into();
+        }
+    }
+    std::fs::write(&first, serde_json::to_string(&v).unwrap()).unwrap();
+    tickbench(&dir)
+        .arg("compare")
+        .arg(format!("{},a", first.display()))
+        .args(["b", "--criterion-dir", GOOD])
+        .assert()
+        .code(1);
     tickbench(&dir)
         .arg("compare")
         .arg(format!("{},a", stored.display()))
-        .args(["a", "--criterion-dir", GOOD])
+        .args(["b", "--criterion-dir", GOOD])
         .assert()
-        .success();
+        .code(2)
+        .stderr(predicate::str::contains("listed twice"));
 
     tickbench(&dir)
         .args(["list", "--criterion-dir", GOOD, "--baselines-dir"])
@@ -186,7 +220,9 @@ fn every_format_renders_and_out_writes_a_file() {
         String::from_utf8(out.stdout).unwrap()
     };
     let md = compare("markdown");
-    assert!(md.contains("| benchmark | old | new | change | CI | p | basis | verdict |"));
+    assert!(md.contains(
+        "| benchmark | old | new | change | CI | p | detectable | basis | policy | verdict |"
+    ));
     assert!(md.contains("🔴 **regressed**"));
     let bmf: Value = serde_json::from_str(&compare("bmf")).unwrap();
     assert!(bmf["grp/plain"]["latency"]["value"].as_f64().unwrap() > 1200.0);
@@ -265,9 +301,9 @@ fn baselines_from_different_machines_are_warned_about() {
     tickbench(&dir)
         .arg("compare")
         .arg(&file)
-        .args(["a", "--criterion-dir", GOOD])
+        .args(["b", "--criterion-dir", GOOD])
         .assert()
-        .success()
+        .code(1)
         .stderr(predicate::str::contains(
             "baselines come from different machines",
         ))
@@ -277,8 +313,8 @@ fn baselines_from_different_machines_are_warned_about() {
     tickbench(&dir)
         .arg("compare")
         .arg(dir.join("here.json"))
-        .args(["a", "--criterion-dir", GOOD])
+        .args(["b", "--criterion-dir", GOOD])
         .assert()
-        .success()
+        .code(1)
         .stderr(predicate::str::contains("different machines").not());
 }

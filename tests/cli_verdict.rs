@@ -124,7 +124,10 @@ fn damages() -> Vec<(&'static str, Box<dyn Fn(&Fixture, &str)>)> {
             "a negative count with a negative time",
             Box::new(|f, run| {
                 f.edit_sample(VICTIM, run, |v| {
-                    let (i, t) = (v["iters"][3].as_f64().unwrap(), v["times"][3].as_f64().unwrap());
+                    let (i, t) = (
+                        v["iters"][3].as_f64().unwrap(),
+                        v["times"][3].as_f64().unwrap(),
+                    );
                     v["iters"][3] = (-i).into();
                     v["times"][3] = (-t).into();
                 })
@@ -225,7 +228,9 @@ fn thirteen_of_fourteen_damaged_still_exits_2_and_every_format_shows_it() {
         f.run(&["compare", "r1", "s1", "--format", format])
             .assert()
             .code(2)
-            .stderr(predicate::str::contains("unreadable benchmark 'probe/collatz/2500'"));
+            .stderr(predicate::str::contains(
+                "unreadable benchmark 'probe/collatz/2500'",
+            ));
     }
     // An explicit flag judges the rest; the damage is still listed.
     let (report, code) = f.compare_json("r1", "s1", &["--allow-unreadable"]);
@@ -245,16 +250,26 @@ fn save_of_a_damaged_run_stores_nothing_unless_told_and_then_records_the_skip() 
         .stderr(predicate::str::contains("estimates.json: missing"))
         .stderr(predicate::str::contains("nothing saved"));
     assert!(!dir.join("ref.json").exists());
-    f.run(&["save", "r1", "--as", "ref", "--allow-unreadable", "--baselines-dir"])
-        .arg(&dir)
-        .assert()
-        .success();
+    f.run(&[
+        "save",
+        "r1",
+        "--as",
+        "ref",
+        "--allow-unreadable",
+        "--baselines-dir",
+    ])
+    .arg(&dir)
+    .assert()
+    .success();
     let stored: Value =
         serde_json::from_str(&fs::read_to_string(dir.join("ref.json")).unwrap()).unwrap();
     assert_eq!(stored["runs"][0]["unreadable"][0]["id"], VICTIM);
     let stored_path = dir.join("ref.json").display().to_string();
     let (report, code) = f.compare_json(&stored_path, "r2", &[]);
-    assert_eq!(code, 2, "a skip recorded at save is still a hole in the reference");
+    assert_eq!(
+        code, 2,
+        "a skip recorded at save is still a hole in the reference"
+    );
     assert_eq!(row(&report, VICTIM)["verdict"], "unreadable");
 }
 
@@ -297,7 +312,10 @@ fn a_stored_run_with_a_benchmark_twice_is_refused() {
     let path = dir.join("ref.json");
     let mut v: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     let first = v["runs"][0]["benchmarks"][0].clone();
-    v["runs"][0]["benchmarks"].as_array_mut().unwrap().push(first);
+    v["runs"][0]["benchmarks"]
+        .as_array_mut()
+        .unwrap()
+        .push(first);
     fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
     f.run(&["compare", &path.display().to_string(), "s1"])
         .assert()
@@ -331,7 +349,10 @@ fn a_run_cut_to_one_sample_is_inconclusive_with_the_reason() {
     let r = row(&report, VICTIM);
     assert_eq!(r["verdict"], "inconclusive", "{r}");
     assert_eq!(r["basis"], "few-samples", "{r}");
-    assert!(r["reason"].as_str().unwrap().contains("only 1 samples"), "{r}");
+    assert!(
+        r["reason"].as_str().unwrap().contains("only 1 samples"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -367,7 +388,10 @@ fn a_name_that_is_both_a_file_and_a_criterion_baseline_is_ambiguous() {
         .stderr(predicate::str::contains("'./s1'"))
         .stderr(predicate::str::contains("'criterion:s1'"));
     let (by_file, _) = f.compare_json("r1", "./s1", &[]);
-    assert!(by_file["new"]["runs"][0].as_str().unwrap().contains("s1 run 1"));
+    assert!(by_file["new"]["runs"][0]
+        .as_str()
+        .unwrap()
+        .contains("s1 run 1"));
     let (by_name, _) = f.compare_json("r1", "criterion:s1", &[]);
     assert!(by_name["new"]["runs"][0]
         .as_str()
@@ -381,7 +405,10 @@ fn change_interval_and_p_value_agree_on_every_row() {
     for (old, new) in [("r1", "r2"), ("r1", "s1"), ("r1,r2", "r3"), ("r1,r2", "s2")] {
         let (report, _) = f.compare_json(old, new, &[]);
         for b in report["benchmarks"].as_array().unwrap() {
-            let [lo, hi] = [b["ci_pct"][0].as_f64().unwrap(), b["ci_pct"][1].as_f64().unwrap()];
+            let [lo, hi] = [
+                b["ci_pct"][0].as_f64().unwrap(),
+                b["ci_pct"][1].as_f64().unwrap(),
+            ];
             let change = b["change_pct"].as_f64().unwrap();
             let p = b["p_value"].as_f64().unwrap();
             assert!(lo <= change && change <= hi, "{old} vs {new}: {b}");
@@ -447,7 +474,11 @@ fn a_partial_re_run_does_not_set_the_noise_of_the_others() {
             }
         }
     }
-    for c in ["canary/collatz_2k", "canary/fnv1a_4k", "canary/small_vecs_1k"] {
+    for c in [
+        "canary/collatz_2k",
+        "canary/fnv1a_4k",
+        "canary/small_vecs_1k",
+    ] {
         fs::remove_dir_all(f.file(c, "s2", "")).unwrap();
     }
     f.run(&["compare", "r1", "s1,s2"])
@@ -485,7 +516,9 @@ fn a_policy_file_sets_thresholds_and_advisory_rows_and_every_format_shows_it() {
         .code(0)
         .stdout(predicate::str::contains("REGRESSED ▲ (advisory)"))
         .stdout(predicate::str::contains("50 % advisory"))
-        .stdout(predicate::str::contains("under an advisory policy: not failing"))
+        .stdout(predicate::str::contains(
+            "under an advisory policy: not failing",
+        ))
         .stderr(predicate::str::contains("nothing/*"));
     f.run(&["compare", "r1,r2", "s1", "--format", "markdown"])
         .assert()

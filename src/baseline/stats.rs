@@ -485,7 +485,10 @@ mod tests {
         let mut glitched = clean.clone();
         glitched[50] *= 1e-6;
         let (c, g) = (sorted(&clean), sorted(&glitched));
-        assert!(Estimator::Min.of_sorted(&g) < 0.01, "the plain minimum takes the glitch");
+        assert!(
+            Estimator::Min.of_sorted(&g) < 0.01,
+            "the plain minimum takes the glitch"
+        );
         let (low_c, low_g) = (Estimator::Low.of_sorted(&c), Estimator::Low.of_sorted(&g));
         assert!((low_c - low_g).abs() <= 1.0, "{low_c} {low_g}");
     }
@@ -501,7 +504,11 @@ mod tests {
         let hits = (0..draws)
             .filter(|_| (0..n).filter(|_| rng.below(n) == 0).count() >= k)
             .count();
-        assert!(close(cdf[0], hits as f64 / draws as f64, 0.01), "{} {hits}", cdf[0]);
+        assert!(
+            close(cdf[0], hits as f64 / draws as f64, 0.01),
+            "{} {hits}",
+            cdf[0]
+        );
         assert!(cdf.windows(2).all(|w| w[0] <= w[1]));
         assert!(close(*cdf.last().unwrap(), 1.0, 1e-9));
     }

@@ -238,7 +238,11 @@ pub fn compare_footer(c: &Comparison) -> Vec<String> {
              ({})",
             d.change_pct, d.anchors, d.caveat
         ),
-        _ => format!("drift basis {}: not corrected{moved} ({})", d.basis.as_str(), d.caveat),
+        _ => format!(
+            "drift basis {}: not corrected{moved} ({})",
+            d.basis.as_str(),
+            d.caveat
+        ),
     });
     let o = &c.options;
     lines.push(format!(
@@ -259,7 +263,8 @@ pub fn compare_footer(c: &Comparison) -> Vec<String> {
         Some(file) => format!("policy: {file}"),
         None => format!(
             "policy: none (every benchmark: {} %)",
-            o.threshold_pct.unwrap_or(crate::policy::DEFAULT_THRESHOLD_PCT)
+            o.threshold_pct
+                .unwrap_or(crate::policy::DEFAULT_THRESHOLD_PCT)
         ),
     });
     if s.inconclusive > 0 {

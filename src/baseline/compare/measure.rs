@@ -85,8 +85,15 @@ mod tests {
 
     #[test]
     fn floor_spread_is_the_distance_of_the_lower_quartile_above_the_estimate() {
-        let m = Measured::of(&[10.0, 10.0, 20.0, 20.0, 20.0, 20.0, 20.0, 20.0, 20.0], Estimator::Low);
-        assert!((m.floor_spread - 2f64.ln()).abs() < 1e-12, "{}", m.floor_spread);
+        let m = Measured::of(
+            &[10.0, 10.0, 20.0, 20.0, 20.0, 20.0, 20.0, 20.0, 20.0],
+            Estimator::Low,
+        );
+        assert!(
+            (m.floor_spread - 2f64.ln()).abs() < 1e-12,
+            "{}",
+            m.floor_spread
+        );
         assert_eq!(m.samples, 9);
     }
 }

@@ -359,7 +359,11 @@ pub fn compare(
     let noise = noise::Noise::estimate(&sides, &judged, &mut warnings);
 
     let work: Vec<&String> = common.iter().collect();
-    let policy = |id: &str| options.policy.applied(id, Metric::Time, options.threshold_pct);
+    let policy = |id: &str| {
+        options
+            .policy
+            .applied(id, Metric::Time, options.threshold_pct)
+    };
     let mut benchmarks = parallel_map(&work, |id| {
         let applied = policy(id);
         let evidence = noise.evidence(&sides, id, applied.threshold_pct, options);
@@ -377,12 +381,24 @@ pub fn compare(
 
     for id in new_ids.difference(&old_ids) {
         if !unreadable.contains_key(id) {
-            benchmarks.push(one_sided(id, Verdict::Added, None, Some(&new_runs), policy(id)));
+            benchmarks.push(one_sided(
+                id,
+                Verdict::Added,
+                None,
+                Some(&new_runs),
+                policy(id),
+            ));
         }
     }
     for id in old_ids.difference(&new_ids) {
         if !unreadable.contains_key(id) {
-            benchmarks.push(one_sided(id, Verdict::Removed, Some(&old_runs), None, policy(id)));
+            benchmarks.push(one_sided(
+                id,
+                Verdict::Removed,
+                Some(&old_runs),
+                None,
+                policy(id),
+            ));
         }
     }
     for (id, problems) in &unreadable {

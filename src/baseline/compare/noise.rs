@@ -72,8 +72,7 @@ impl<'a> Sides<'a> {
     /// Whether every run of one side measured the same benchmarks.
     fn uniform(&self, new: bool) -> bool {
         let (runs, _) = self.side(new);
-        runs.windows(2)
-            .all(|w| w[0].keys().eq(w[1].keys()))
+        runs.windows(2).all(|w| w[0].keys().eq(w[1].keys()))
     }
 }
 
@@ -151,8 +150,12 @@ impl Noise {
                 .collect();
             if changes.len() >= MIN_FOR_SUITE_SPREAD {
                 let centre = stats::median(&changes);
-                let deviations =
-                    stats::sorted(&changes.iter().map(|c| (c - centre).abs()).collect::<Vec<_>>());
+                let deviations = stats::sorted(
+                    &changes
+                        .iter()
+                        .map(|c| (c - centre).abs())
+                        .collect::<Vec<_>>(),
+                );
                 // The larger of two normal-consistent scales: the median absolute deviation,
                 // and the 90th percentile of the deviations over 1.645. Whole-run shifts on a
                 // loaded VM are heavy-tailed (a few benchmarks move 50–90 % while the median
@@ -203,7 +206,7 @@ impl Noise {
         };
         let within = within(&o, ko) + within(&n, kn);
         let min_samples = o.iter().chain(&n).map(|x| x.1.samples).min().unwrap_or(0);
-        
+
         let (basis, var, df, required) = match (self.pooled, self.suite_spread) {
             (Some(pool), _) => {
                 let df_own = (ko - 1.0).max(0.0) + (kn - 1.0).max(0.0);
