@@ -92,8 +92,11 @@ fn row<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{id} missing from {report}"))
 }
 
+/// Damages the files of [`VICTIM`] in one run of a fixture.
+type Damage = Box<dyn Fn(&Fixture, &str)>;
+
 /// Every way the files of one benchmark are found damaged, each applied to `run`.
-fn damages() -> Vec<(&'static str, Box<dyn Fn(&Fixture, &str)>)> {
+fn damages() -> Vec<(&'static str, Damage)> {
     let sample = |f: &Fixture, run: &str| f.file(VICTIM, run, "sample.json");
     vec![
         (
@@ -365,9 +368,7 @@ fn an_empty_or_all_matching_canary_prefix_is_refused() {
             .stderr(predicate::str::contains("--canary"));
     }
     // A suite of canaries only: the prefix matches every benchmark.
-    for group in ["probe"] {
-        fs::remove_dir_all(f.root.path().join(group)).unwrap();
-    }
+    fs::remove_dir_all(f.root.path().join("probe")).unwrap();
     f.run(&["compare", "r1", "s1"])
         .assert()
         .code(2)
