@@ -4,7 +4,7 @@
 //! Timings are only comparable on the same kind of machine, so a stored baseline records the CPU
 //! model, core count, OS and rustc version, and `compare` warns when the two sides differ.
 //! [`Machine::id`] turns the fingerprint into a file-name-safe key (`baselines/<id>.json` is
-//! where `scripts/bench.sh` looks for "the stored baseline for this machine").
+//! where `tickbench bench` looks for "the stored baseline for this machine").
 
 use std::process::Command;
 
