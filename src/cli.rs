@@ -205,17 +205,23 @@ fn warn_all(warnings: &[baseline::Warning]) {
 
 fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let root = criterion::root(args.criterion.criterion_dir.as_deref());
-    println!("Criterion baselines in {}:", root.display());
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "Criterion baselines in {}:", root.display());
     match criterion::list(&root) {
-        Ok(names) if names.is_empty() => println!("  (none)"),
+        Ok(names) if names.is_empty() => {
+            let _ = writeln!(out, "  (none)");
+        }
         Ok(names) => {
             for (name, count) in names {
-                println!("  {name:<24} {count} benchmarks");
+                let _ = writeln!(out, "  {name:<24} {count} benchmarks");
             }
         }
-        Err(e) => println!("  (none: {e:#})"),
+        Err(e) => {
+            let _ = writeln!(out, "  (none: {e:#})");
+        }
     }
-    println!("Stored baselines in {}:", args.baselines_dir.display());
+    let _ = writeln!(out, "Stored baselines in {}:", args.baselines_dir.display());
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&args.baselines_dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -225,19 +231,24 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     };
     files.sort();
     if files.is_empty() {
-        println!("  (none)");
+        let _ = writeln!(out, "  (none)");
     }
     for path in files {
         match stored::read(&path) {
-            Ok(b) => println!(
+            Ok(b) => {
+                let _ = writeln!(
+                    out,
                 "  {:<24} {} benchmarks, {} run(s)",
                 path.display(),
                 b.runs.last().map_or(0, |r| r.benchmarks.len()),
                 b.runs.len()
-            ),
+                );
+            }
             Err(e) => eprintln!("warning: {e:#}"),
         }
     }
+    // Through write_output: a closed stdout (`tickbench list | head`) ends quietly.
+    write_output(None, &out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -343,10 +354,10 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
     }
     let (runs, warnings) = stored::save(&path, name, run, existing)?;
     warn_all(&warnings);
-    println!(
-        "saved {count} benchmarks to {} ({runs} run(s))",
-        path.display()
-    );
+    write_output(
+        None,
+        &format!("saved {count} benchmarks to {} ({runs} run(s))", path.display()),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -432,9 +443,9 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<ExitCode> {
 fn machine(args: MachineArgs) -> anyhow::Result<ExitCode> {
     let m = Machine::current();
     if args.id {
-        println!("{}", m.id());
+        write_output(None, &m.id())?;
     } else {
-        println!("{m}\nid: {}", m.id());
+        write_output(None, &format!("{m}\nid: {}", m.id()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

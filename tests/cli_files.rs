@@ -272,6 +272,15 @@ fn a_closed_stdout_ends_quietly() {
         assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
         assert_eq!(stderr(&out), "", "{format}");
     }
+    for args in [
+        vec!["list", "--criterion-dir", good.as_str()],
+        vec!["machine"],
+        vec!["machine", "--id"],
+    ] {
+        let out = with_closed_stdout(tickbench(tmp.path()).args(&args));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
     // A regression still exits 1: the verdict does not depend on anyone reading the report.
     let out = with_closed_stdout(tickbench(tmp.path()).args([
         "compare",
