@@ -22,6 +22,13 @@
 //!   records is not (25–30 ns against 47–52 ns per record; `docs/measurements/`).
 //! - `journal_rotation/rotate/256KiB`: the one append that seals a 256 KiB file: write out,
 //!   fdatasync, rename, create, fsync the directory, prune. Filling the file is not timed.
+//! - `journal_file/<case>/64MiB`: one iteration is one whole 64 MiB file, so each file's sync
+//!   is inside the timed work instead of in a few outlier samples: `on_rotation` (the journal
+//!   from one rotation to the next, its fsync, rename and directory sync included),
+//!   `write_all_durable_ceiling` (the same bytes through a `BufWriter`, one fdatasync per
+//!   file) and, as information, `write_all_ceiling` (no sync: the page cache). Elements
+//!   (records) and bytes per second; the target is `on_rotation` ≥ 85 % of the durable
+//!   ceiling's throughput, both measured in the same run.
 //!
 //! Run: `cargo bench --bench journal` (quick look: `-- --quick`).
 
@@ -30,7 +37,9 @@ use std::hint::black_box;
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use tickbench::engine::journal::{encode_record, Journal, JournalConfig, SyncPolicy, WRITE_CHUNK};
 use tickbench::engine::signal::Signal;
 
@@ -178,9 +187,85 @@ fn rotation(c: &mut Criterion) {
     group.finish();
 }
 
+/// Whole files: each iteration writes one complete 64 MiB file, sync included.
+fn whole_files(c: &mut Criterion) {
+    let sample = signals(SAMPLE);
+    let (records, record_bytes) = encoded(&sample);
+    let per_file = MAX_FILE_BYTES / record_bytes;
+    let mut group = c.benchmark_group("journal_file");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15))
+        .throughput(Throughput::ElementsAndBytes {
+            elements: per_file,
+            bytes: per_file * record_bytes,
+        });
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = JournalConfig {
+        max_file_bytes: MAX_FILE_BYTES,
+        retention: 2,
+        sync: SyncPolicy::OnRotation,
+    };
+    group.bench_function(BenchmarkId::new("on_rotation", "64MiB"), |b| {
+        let (mut journal, _) = Journal::open(dir.path(), config).expect("open journal");
+        let mut i = 0;
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                // Append until a rotation seals the file: under OnRotation that append
+                // writes the file out, fdatasyncs it, renames it and syncs the directory.
+                let durable = journal.durable_seq();
+                while journal.durable_seq() == durable {
+                    i = (i + 1) % SAMPLE;
+                    journal.append(black_box(&sample[i])).expect("append");
+                }
+            }
+            start.elapsed()
+        });
+    });
+
+    for (id, durable) in [
+        ("write_all_durable_ceiling", true),
+        ("write_all_ceiling", false),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        group.bench_function(BenchmarkId::new(id, "64MiB"), |b| {
+            let mut generation = 0u64;
+            let mut i = 0;
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    generation += 1;
+                    let path = dir.path().join(format!("file-{}.log", generation % 3));
+                    let file = File::create(path).expect("create");
+                    let mut out = BufWriter::with_capacity(WRITE_CHUNK, file);
+                    let mut written = 0u64;
+                    loop {
+                        i = (i + 1) % SAMPLE;
+                        let record = black_box(&records[i]);
+                        if written + record.len() as u64 > MAX_FILE_BYTES {
+                            break;
+                        }
+                        out.write_all(record).expect("write");
+                        written += record.len() as u64;
+                    }
+                    let file = out.into_inner().expect("flush");
+                    if durable {
+                        file.sync_data().expect("fdatasync");
+                    }
+                }
+                start.elapsed()
+            });
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = common::criterion();
-    targets = append, rotation
+    targets = append, rotation, whole_files
 }
 criterion_main!(benches);

@@ -238,10 +238,10 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
             Ok(b) => {
                 let _ = writeln!(
                     out,
-                "  {:<24} {} benchmarks, {} run(s)",
-                path.display(),
-                b.runs.last().map_or(0, |r| r.benchmarks.len()),
-                b.runs.len()
+                    "  {:<24} {} benchmarks, {} run(s)",
+                    path.display(),
+                    b.runs.last().map_or(0, |r| r.benchmarks.len()),
+                    b.runs.len()
                 );
             }
             Err(e) => eprintln!("warning: {e:#}"),
@@ -356,7 +356,10 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
     warn_all(&warnings);
     write_output(
         None,
-        &format!("saved {count} benchmarks to {} ({runs} run(s))", path.display()),
+        &format!(
+            "saved {count} benchmarks to {} ({runs} run(s))",
+            path.display()
+        ),
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -384,17 +387,28 @@ fn check_append(path: &std::path::Path, run: &Run, args: &SaveArgs) -> anyhow::R
         &new,
         &options,
     );
-    let off: Vec<String> = c
-        .benchmarks
-        .iter()
-        .filter(|b| {
-            matches!(
-                b.verdict,
-                compare::Verdict::Regressed | compare::Verdict::Improved
-            )
-        })
-        .map(|b| format!("  {} {:+.1} %", b.id, b.change_pct.unwrap_or(f64::NAN)))
-        .collect();
+    // Benchmarks under an advisory policy swing by nature: reported, never refusing the run.
+    let moved = |advisory: bool| -> Vec<String> {
+        c.benchmarks
+            .iter()
+            .filter(|b| b.policy.advisory == advisory)
+            .filter(|b| {
+                matches!(
+                    b.verdict,
+                    compare::Verdict::Regressed | compare::Verdict::Improved
+                )
+            })
+            .map(|b| format!("  {} {:+.1} %", b.id, b.change_pct.unwrap_or(f64::NAN)))
+            .collect()
+    };
+    let advisory = moved(true);
+    if !advisory.is_empty() {
+        eprintln!(
+            "warning: benchmarks under an advisory policy moved beyond their spread:\n{}",
+            advisory.join("\n")
+        );
+    }
+    let off = moved(false);
     if !off.is_empty() {
         anyhow::bail!(
             "this run differs from the {} stored run(s) of {} far beyond their spread, so it \

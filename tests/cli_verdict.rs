@@ -555,3 +555,46 @@ fn inconclusive_rows_exit_0_by_default_and_3_when_asked() {
     let (_, code) = f.compare_json("r1,r2", "s1", &["--fail-inconclusive"]);
     assert_eq!(code, 3);
 }
+
+#[test]
+fn canaries_that_disagree_make_the_drift_uncertain_instead_of_faking_changes() {
+    let f = Fixture::new();
+    // r3 as if measured on another host of the same CPU name: the canaries moved +33 %, +35 %
+    // and +15 %, the probes +25 %. Corrected by the canaries' median (+33 %), the probes would
+    // read 6 % faster.
+    let scale = |f: &Fixture, id: &str, by: f64| {
+        f.edit_sample(id, "r3", |v| {
+            for t in v["times"].as_array_mut().unwrap() {
+                *t = (t.as_f64().unwrap() * by).into();
+            }
+        })
+    };
+    scale(&f, "canary/collatz_2k", 1.33);
+    scale(&f, "canary/small_vecs_1k", 1.35);
+    scale(&f, "canary/fnv1a_4k", 1.15);
+    for id in [
+        "probe/btree_insert/2000",
+        "probe/collatz/2500",
+        "probe/format_strings/1500",
+        "probe/sort_clone/4000",
+        "probe/sqrt_sum/20000",
+    ] {
+        scale(&f, id, 1.25);
+    }
+    let (report, code) = f.compare_json("r1,r2", "r3", &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["summary"]["improved"], 0, "{report}");
+    assert_eq!(report["summary"]["regressed"], 0, "{report}");
+    assert!(report["drift"]["anchor_spread_pct"].as_f64().unwrap() > 5.0);
+    f.run(&["compare", "r1,r2", "r3"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("different machine"));
+    // On one host the canaries agree, and the same data without the host change is judged.
+    let (quiet, _) = f.compare_json("r1,r2", "s1", &[]);
+    assert!(
+        quiet["drift"]["anchor_spread_pct"].as_f64().unwrap() < 2.0,
+        "{quiet}"
+    );
+    assert_eq!(quiet["summary"]["regressed"], 5, "{quiet}");
+}

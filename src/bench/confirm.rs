@@ -120,6 +120,7 @@ mod tests {
                 anchors: 0,
                 change_pct: 0.0,
                 common_change_pct: None,
+                anchor_spread_pct: 0.0,
                 caveat: String::new(),
             },
             benchmarks,

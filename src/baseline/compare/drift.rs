@@ -48,12 +48,19 @@ pub struct DriftEstimate {
     pub basis: DriftBasis,
     /// The anchor ids.
     pub anchors: Vec<String>,
+    /// Variance (log scale) of the anchors' own changes around each other: how differently
+    /// fixed workloads moved with the machine. Another workload's share of the drift is that
+    /// uncertain, so every verdict carries it as noise. Between runs on one host the canaries
+    /// agree within about 1 %; on another host of the same CPU name they disagreed by ±9 %
+    /// (one moved +15 %, two +33 %).
+    pub spread_var: f64,
 }
 
 /// Estimates each run's drift from the anchors present in every run: the median over anchors
 /// of the run's log-estimate minus the anchor's mean over all runs.
 pub fn estimate(
     runs: &[&RunData],
+    old_count: usize,
     common: &BTreeSet<String>,
     canary_prefix: &str,
     enabled: bool,
@@ -70,6 +77,7 @@ pub fn estimate(
             per_run: zero,
             basis: DriftBasis::Off,
             anchors: Vec::new(),
+            spread_var: 0.0,
         };
     }
     if anchors.is_empty() {
@@ -77,6 +85,7 @@ pub fn estimate(
             per_run: zero,
             basis: DriftBasis::NoAnchor,
             anchors,
+            spread_var: 0.0,
         };
     }
     let centre: Vec<f64> = anchors
@@ -94,9 +103,18 @@ pub fn estimate(
             stats::median(&offsets)
         })
         .collect();
+    let (old, new) = runs.split_at(old_count);
+    let side_mean = |side: &[&RunData], id: &String| {
+        stats::mean(&side.iter().map(|r| r[id].log_estimate).collect::<Vec<_>>())
+    };
+    let changes: Vec<f64> = anchors
+        .iter()
+        .map(|id| side_mean(new, id) - side_mean(old, id))
+        .collect();
     DriftEstimate {
         per_run,
         basis: DriftBasis::Canary,
         anchors,
+        spread_var: stats::variance(&changes),
     }
 }

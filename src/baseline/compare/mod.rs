@@ -45,6 +45,11 @@ use super::stats;
 use super::{Loaded, Machine, Unreadable, Warning};
 use crate::policy::{Applied, Metric, Policy};
 
+/// A drift beyond this (log scale, ≈ 10 %) between OLD and NEW, or canaries that disagree by
+/// half of it, says the machine is not the one the reference was measured on: one host drifts
+/// about 4 % between runs.
+const MACHINE_CHANGED: f64 = 0.095;
+
 /// The value of the `schema` field of a compare report.
 pub const SCHEMA: &str = "tickbench.compare.v2";
 
@@ -235,6 +240,9 @@ pub struct Drift {
     /// Median change of all judged benchmarks before any correction, in %: how far the suite
     /// moved together (the machine, the code, or both).
     pub common_change_pct: Option<f64>,
+    /// How much the anchors' own changes disagree (standard deviation, in %); every verdict
+    /// carries it as noise.
+    pub anchor_spread_pct: f64,
     /// What this basis cannot see, in a sentence.
     pub caveat: String,
 }
@@ -347,7 +355,13 @@ pub fn compare(
         .collect();
 
     let all_runs: Vec<&RunData> = old_runs.iter().chain(&new_runs).collect();
-    let drift = drift::estimate(&all_runs, &common, &options.canary_prefix, options.drift);
+    let drift = drift::estimate(
+        &all_runs,
+        old_runs.len(),
+        &common,
+        &options.canary_prefix,
+        options.drift,
+    );
     let (old_off, new_off) = drift.per_run.split_at(old_runs.len());
     let drift_change = stats::mean(new_off) - stats::mean(old_off);
     let sides = noise::Sides::new(&old_runs, old_off, &new_runs, new_off);
@@ -356,7 +370,19 @@ pub fn compare(
         .iter()
         .filter(|id| !anchors.contains(id.as_str()))
         .collect();
-    let noise = noise::Noise::estimate(&sides, &judged, &mut warnings);
+    let noise = noise::Noise::estimate(&sides, &judged, drift.spread_var, &mut warnings);
+    if drift.basis == DriftBasis::Canary
+        && (drift_change.abs() > MACHINE_CHANGED || drift.spread_var.sqrt() > MACHINE_CHANGED / 2.0)
+    {
+        warnings.push(Warning(format!(
+            "the canaries moved {:+.1} % between OLD and NEW and disagree by ±{:.1} % among \
+             themselves: this looks like a different machine from the reference's (the same \
+             CPU name can hide another host). Every verdict carries that disagreement as \
+             noise; for a sharp gate, store a reference measured on this machine",
+            drift_change.exp_m1() * 100.0,
+            drift.spread_var.sqrt() * 100.0
+        )));
+    }
 
     let work: Vec<&String> = common.iter().collect();
     let policy = |id: &str| {
@@ -443,6 +469,7 @@ pub fn compare(
             anchors: drift.anchors.len(),
             change_pct: drift_change.exp_m1() * 100.0,
             common_change_pct: common_change,
+            anchor_spread_pct: drift.spread_var.sqrt() * 100.0,
             caveat: drift_caveat(drift.basis, &options.canary_prefix),
         },
         benchmarks,

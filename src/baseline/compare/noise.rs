@@ -83,6 +83,8 @@ pub struct Noise {
     pooled: Option<f64>,
     /// Variance of a single-run change, from the spread of changes across the suite.
     suite_spread: Option<f64>,
+    /// Variance of the drift correction for a workload other than the anchors.
+    drift_var: f64,
 }
 
 /// Everything one verdict rests on.
@@ -107,7 +109,12 @@ pub struct Evidence {
 impl Noise {
     /// Pools the between-run variance over the `judged` benchmarks (anchors excluded), or, with
     /// one run per side, takes the spread of their changes.
-    pub fn estimate(sides: &Sides, judged: &[&String], warnings: &mut Vec<Warning>) -> Noise {
+    pub fn estimate(
+        sides: &Sides,
+        judged: &[&String],
+        drift_var: f64,
+        warnings: &mut Vec<Warning>,
+    ) -> Noise {
         let mut per_bench: Vec<(f64, f64)> = Vec::new();
         for new in [false, true] {
             let (runs, _) = sides.side(new);
@@ -179,6 +186,7 @@ impl Noise {
         Noise {
             pooled,
             suite_spread,
+            drift_var,
         }
     }
 
@@ -241,7 +249,7 @@ impl Noise {
                 basis
             },
             delta,
-            se: var.max(0.0).sqrt(),
+            se: (var + self.drift_var).max(0.0).sqrt(),
             df,
             required_pct: required,
             min_samples,
