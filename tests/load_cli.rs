@@ -15,7 +15,7 @@ fn short(cmd: &mut Command) -> &mut Command {
 }
 
 #[test]
-fn a_short_run_writes_a_v1_json_report() {
+fn a_short_run_writes_a_v2_json_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
     // CPU, rate and latency depend on the shared test machine; judge failures only.
@@ -37,7 +37,7 @@ fn a_short_run_writes_a_v1_json_report() {
     drop(assert);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(report["schema"], "tickbench.loadtest.v1");
+    assert_eq!(report["schema"], "tickbench.loadtest.v2");
     assert!(report["timestamp"].as_str().unwrap().ends_with('Z'));
     assert_eq!(report["profile"]["rate"], 5000.0);
     assert!(

@@ -1,7 +1,7 @@
 //! `tickbench loadtest`: arguments ([`LoadtestArgs`]) and the command ([`run`]).
 //!
-//! Exit codes: `0` the SLA held, `1` it was breached, `2` bad input or a failure of the tool
-//! (map every `Err` from [`run`] to [`ERROR_EXIT_CODE`]).
+//! Exit codes: `0` the SLA held (or a calibration ran), `1` it was breached, `2` bad input or a
+//! failure of the tool (map every `Err` from [`run`] to [`ERROR_EXIT_CODE`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,9 +9,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::floor::DEFAULT_FLOOR_S;
+use super::live::display_for_stderr;
 use super::output::{self, Format};
-use super::profile::{LoadProfile, ProfileError};
-use super::run::{LoadReport, RunOptions};
+use super::profile::{LoadProfile, ProfileError, MAX_SECONDS};
+use super::run::{CalibrationReport, LoadReport, RunOptions};
 use super::sla::Sla;
 
 /// Exit code for a breached SLA.
@@ -22,12 +24,18 @@ pub const ERROR_EXIT_CODE: u8 = 2;
 /// Arguments of `tickbench loadtest`.
 #[derive(Clone, Debug, clap::Args)]
 #[command(after_help = "Examples:
-  tickbench loadtest                                 # quick profile: 6 s at 1 M ticks/s
+  tickbench loadtest                                 # 5 s floor, then quick: 6 s at 1 M ticks/s
   tickbench loadtest --rate 200000 --duration 30     # quick profile, other rate and length
   tickbench loadtest --profile my.toml --out run.json
   tickbench loadtest --progressive --format json     # quick, then full (10 min) if quick passed
+  tickbench loadtest --calibrate                     # this machine's floor only, no pipeline
+  tickbench loadtest --floor 0                       # no floor before the run
 
-Exit status: 0 SLA held, 1 SLA breached, 2 bad input or error.")]
+The floor is the same schedule handed by the same producer to an empty consumer: what the
+machine and the harness alone cost. The report puts it beside the run's latency; the verdict
+is the SLA's alone.
+
+Exit status: 0 SLA held (or calibrated), 1 SLA breached, 2 bad input or error.")]
 pub struct LoadtestArgs {
     /// Load profile: `quick` (6 s), `full` (10 min 30 s) or a TOML/JSON profile file.
     #[arg(long, value_name = "quick|full|FILE")]
@@ -77,7 +85,20 @@ pub struct LoadtestArgs {
     /// SLA: smallest achieved / offered rate.
     #[arg(long, value_name = "RATIO", default_value_t = 0.99)]
     pub sla_min_rate: f64,
-    /// No live progress line on stderr.
+    /// Seconds of this machine's floor to measure before each run (at most the run's measured
+    /// window; 0 = none).
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = DEFAULT_FLOOR_S,
+        allow_negative_numbers = true
+    )]
+    pub floor: f64,
+    /// Measure only this machine's floor on the profile's schedule (its whole warm-up and
+    /// window, no pipeline) and report it; no SLA.
+    #[arg(long, conflicts_with = "progressive")]
+    pub calibrate: bool,
+    /// No live status line on stderr.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -122,6 +143,22 @@ impl LoadtestArgs {
         Ok(p)
     }
 
+    /// How to run: the SLA, the status display, the floor.
+    pub fn options(&self) -> Result<RunOptions, ProfileError> {
+        if !(self.floor.is_finite() && (0.0..=MAX_SECONDS).contains(&self.floor)) {
+            return Err(ProfileError::Invalid {
+                field: "--floor",
+                problem: format!("must be 0..={MAX_SECONDS} seconds, got {}", self.floor),
+            });
+        }
+        Ok(RunOptions {
+            sla: self.sla()?,
+            display: display_for_stderr(self.quiet),
+            floor_s: self.floor,
+            ..RunOptions::default()
+        })
+    }
+
     /// The SLA from the `--sla-*` flags.
     pub fn sla(&self) -> Result<Sla, ProfileError> {
         let check = |flag: &'static str, v: f64| {
@@ -148,9 +185,40 @@ impl LoadtestArgs {
     }
 }
 
-/// Runs `tickbench loadtest` against the tokio pipeline and the signal engine.
+/// Runs `tickbench loadtest` against the tokio pipeline and the signal engine (or, with
+/// `--calibrate`, measures the floor alone).
 pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
-    run_with(args, super::target::run_pipeline)
+    if args.calibrate {
+        calibrate_with(args, super::target::calibrate_floor)
+    } else {
+        run_with(args, super::target::run_pipeline)
+    }
+}
+
+/// `--calibrate` with the floor's runner supplied (tests use fakes): prints the floor, writes
+/// `--out`, returns exit code 0.
+pub fn calibrate_with(
+    args: LoadtestArgs,
+    calibrator: impl FnOnce(&LoadProfile, &RunOptions) -> anyhow::Result<CalibrationReport>,
+) -> anyhow::Result<ExitCode> {
+    let profiles = args.profiles()?;
+    let options = args.options()?;
+    if let Some(out) = &args.out {
+        check_out_path(out)?;
+    }
+    let profile = profiles.first().context("no profile to calibrate on")?;
+    let report = calibrator(profile, &options)
+        .with_context(|| format!("calibration on '{}' failed to run", profile.name))?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(args.format.render_calibration(&report)?.as_bytes())?;
+    match &args.out {
+        Some(out) if out.as_os_str() == "-" => {
+            stdout.write_all(output::calibration_json(&report)?.as_bytes())?
+        }
+        Some(out) => write_atomically(out, output::calibration_json(&report)?.as_bytes())?,
+        None => {}
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// [`run`] with the runner of one profile supplied (tests use fakes). Prints the report(s) to
@@ -160,11 +228,7 @@ pub fn run_with(
     runner: impl FnMut(&LoadProfile, &RunOptions) -> anyhow::Result<LoadReport>,
 ) -> anyhow::Result<ExitCode> {
     let profiles = args.profiles()?;
-    let options = RunOptions {
-        sla: args.sla()?,
-        progress: !args.quiet,
-        ..RunOptions::default()
-    };
+    let options = args.options()?;
     if let Some(out) = &args.out {
         check_out_path(out)?;
     }
@@ -299,6 +363,19 @@ mod tests {
         }
         let msg = args(&["--sla-p95-ms", "-1"]).sla().unwrap_err().to_string();
         assert!(msg.contains("--sla-p95-ms"), "{msg}");
+        for bad in ["-1", "NaN", "100000"] {
+            let msg = args(&["--floor", bad]).options().unwrap_err().to_string();
+            assert!(msg.contains("--floor") && msg.contains(bad), "{bad}: {msg}");
+        }
+    }
+
+    #[test]
+    fn the_floor_runs_by_default_and_quiet_turns_the_display_off() {
+        let o = args(&["--quiet"]).options().unwrap();
+        assert_eq!(o.floor_s, DEFAULT_FLOOR_S);
+        assert_eq!(o.display, crate::load::live::Display::Off);
+        assert_eq!(args(&["--floor", "0"]).options().unwrap().floor_s, 0.0);
+        assert!(Cli::try_parse_from(["loadtest", "--calibrate", "--progressive"]).is_err());
     }
 
     #[test]

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use super::metrics::{nanos_since, new_histogram};
-use super::monitor::HarnessThreads;
+use super::monitor::{Gaps, HarnessThreads};
 use super::profile::LoadProfile;
 use crate::engine::tick::Tick;
 
@@ -231,6 +231,7 @@ pub struct LoadGenerator {
     late_threshold: Duration,
     counters: Arc<SendCounters>,
     harness: HarnessThreads,
+    gaps: Gaps,
 }
 
 impl LoadGenerator {
@@ -244,7 +245,14 @@ impl LoadGenerator {
             late_threshold: DEFAULT_LATE_THRESHOLD,
             counters: Arc::default(),
             harness: HarnessThreads::default(),
+            gaps: Gaps::default(),
         }
+    }
+
+    /// Notes the producers' gaps (how late each wake-up came) in `gaps`, for the monitor.
+    pub fn gaps(mut self, gaps: Gaps) -> Self {
+        self.gaps = gaps;
+        self
     }
 
     /// Registers the producer threads with `harness`, so the monitor can tell their CPU from
@@ -283,6 +291,7 @@ impl LoadGenerator {
                     late_ns: u64::try_from(self.late_threshold.as_nanos()).unwrap_or(u64::MAX),
                     counters: Arc::clone(&self.counters),
                     harness: self.harness.clone(),
+                    gaps: self.gaps.clone(),
                 };
                 std::thread::Builder::new()
                     .name(format!("load-producer-{producer}"))
@@ -315,6 +324,7 @@ struct ProducerJob {
     late_ns: u64,
     counters: Arc<SendCounters>,
     harness: HarnessThreads,
+    gaps: Gaps,
 }
 
 impl ProducerJob {
@@ -324,15 +334,22 @@ impl ProducerJob {
         let mut report = SendReport::empty();
         let mut batch: Vec<Tick> = Vec::with_capacity(MAX_BATCH);
         let mut next_tick = self.pool_offset % self.pool.len();
+        // When the producer was last ready to go on (its release point after a wait, the end of
+        // its submit after a release): how late it then woke is its gap.
+        let mut ready_ns = None;
         while let Some(next) = self.schedule.peek() {
             let now = Instant::now();
             let now_ns = nanos_since(self.t0, now);
+            if let Some(ready) = ready_ns {
+                self.gaps.harness(now_ns.saturating_sub(ready));
+            }
             if next > now_ns {
                 let release_at = match self.release_ns {
                     0 => next,
                     grid => next.div_ceil(grid).saturating_mul(grid),
                 };
                 wait_until(self.t0 + Duration::from_nanos(release_at));
+                ready_ns = Some(release_at);
                 continue;
             }
             let mut measured_in_batch = 0;
@@ -368,6 +385,7 @@ impl ProducerJob {
                 Err(_) => report.errors += batch.len() as u64,
             }
             report.last_send_ns = nanos_since(self.t0, Instant::now());
+            ready_ns = Some(report.last_send_ns);
             batch.clear();
         }
         me.finish();

@@ -192,6 +192,7 @@ mod tests {
             lost: 0,
             signals: 0,
             wall_s: 1.0,
+            latency_per_second: Vec::new(),
         }
     }
 
@@ -210,6 +211,14 @@ mod tests {
             rss_max_bytes: 1 << 20,
             rss_growth_bytes: growth_mib << 20,
             self_cpu_pct: 0.01,
+            steal_ms: Some(0.0),
+            steal_pct: Some(0.0),
+            steal_max_pct: Some(0.0),
+            sut_switches: 0,
+            harness_switches: 0,
+            sut_max_gap_us: 0.0,
+            harness_max_gap_us: 0.0,
+            series: Vec::new(),
         }
     }
 
