@@ -1,5 +1,6 @@
-//! What the host and the kernel took from a run: the hypervisor's steal time and the
-//! involuntary context switches of threads, read from `/proc` and `getrusage`.
+//! What the host and the kernel took from a run: the hypervisor's steal time, and the
+//! involuntary context switches and run-queue waits of threads, read from `/proc` and
+//! `getrusage`.
 //!
 //! - **Steal** is the 8th value of the `cpu` line of `/proc/stat`: time, summed over all CPUs,
 //!   during which the hypervisor ran something else while this VM wanted a CPU, in `USER_HZ`
@@ -10,6 +11,9 @@
 //!   `/proc/self/task/<tid>/status`, `ru_nivcsw` of `getrusage`) count the times the guest's own
 //!   scheduler took a CPU from a thread that still wanted it: other processes on the machine, or
 //!   the process's own threads crowding each other.
+//! - **Run-queue wait** (the second value of `/proc/self/task/<tid>/schedstat`, ns) is how long a
+//!   thread was ready to run but waited for a CPU the guest gave to something else: the length
+//!   that the switches only count.
 
 use std::io::Read;
 
@@ -99,6 +103,31 @@ pub fn read_thread_switches(tid: i32, buf: &mut String) -> Option<u64> {
     parse_nonvoluntary_switches(buf)
 }
 
+/// The run-queue wait (ns) of a `/proc/<pid>/task/<tid>/schedstat` text: its second value.
+pub fn parse_schedstat_wait(schedstat: &str) -> Option<u64> {
+    schedstat.split_ascii_whitespace().nth(1)?.parse().ok()
+}
+
+/// Run-queue wait so far of thread `tid` of this process, ns, reading its `schedstat` into
+/// `buf`; `None` once the thread has exited or where the kernel keeps no schedstat.
+pub fn read_thread_wait(tid: i32, buf: &mut String) -> Option<u64> {
+    buf.clear();
+    std::fs::File::open(format!("/proc/self/task/{tid}/schedstat"))
+        .and_then(|mut f| f.read_to_string(buf))
+        .ok()?;
+    parse_schedstat_wait(buf)
+}
+
+/// The kernel ids of this process's threads now (empty if `/proc/self/task` cannot be read).
+pub fn thread_ids() -> Vec<i32> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +151,15 @@ mod tests {
     }
 
     #[test]
+    fn run_queue_wait_is_the_second_schedstat_value() {
+        assert_eq!(
+            parse_schedstat_wait("5890976 18188405 3\n"),
+            Some(18_188_405)
+        );
+        assert_eq!(parse_schedstat_wait("5890976\n"), None);
+    }
+
+    #[test]
     fn live_readings_work_on_this_machine() {
         let mut steal = StealReader::new();
         assert!(steal.read_ns().is_some(), "/proc/stat has a steal column");
@@ -130,5 +168,7 @@ mod tests {
         assert!(mine.is_some(), "own status readable");
         assert!(process_involuntary_switches() >= thread_involuntary_switches());
         assert_eq!(read_thread_switches(i32::MAX, &mut buf), None);
+        assert!(thread_ids().contains(&current_tid()));
+        assert!(read_thread_wait(current_tid(), &mut buf).is_some());
     }
 }

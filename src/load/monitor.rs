@@ -11,7 +11,9 @@
 //! - the resident set from `/proc/self/statm` (resident pages × page size);
 //! - the machine's steal time from `/proc/stat` (see [`super::host`]);
 //! - involuntary context switches of the process (`getrusage`) and of the harness's threads
-//!   (`/proc/self/task/<tid>/status`);
+//!   (`/proc/self/task/<tid>/status`), and the run-queue wait of the system under test's and of
+//!   the harness's threads (`/proc/self/task/<tid>/schedstat`): how often and how long the
+//!   guest's scheduler kept them from a CPU they wanted;
 //! - the longest *gaps* seen since the previous sample ([`Gaps`]): for the system under test, the
 //!   longest time between two batches completed by one shard; for the harness, the longest time
 //!   a producer woke up after it should have (after its release point, or after its previous
@@ -43,7 +45,8 @@
 //!   working size, so growth after it points at a leak or an unbounded queue);
 //! - steal: the measured window's total (ms, summed over CPUs), its share of all CPUs' time, and
 //!   the busiest interval's share;
-//! - involuntary switches and longest gaps, for the system under test and for the harness;
+//! - involuntary switches, run-queue waits and longest gaps, for the system under test and for
+//!   the harness;
 //! - [`MonitorReport::series`]: every interval after the warm-up with all of the above, so a
 //!   latency spike in the per-second latency series can be matched to the steal, switches and
 //!   gaps of the same moment.
@@ -88,6 +91,11 @@ pub struct Sample {
     pub switches: u64,
     /// Involuntary context switches of the harness's registered threads so far.
     pub harness_switches: u64,
+    /// Run-queue wait so far of the threads alive now that are not the harness's, ns (`None`:
+    /// unknown).
+    pub sut_wait_ns: Option<u64>,
+    /// Run-queue wait so far of the harness's registered threads, ns (`None`: unknown).
+    pub harness_wait_ns: Option<u64>,
     /// Longest gap of the system under test since the previous sample, ns.
     pub sut_gap_ns: u64,
     /// Longest gap of the harness since the previous sample, ns.
@@ -143,6 +151,8 @@ struct ThreadClock {
     last_ns: u64,
     /// Last involuntary switch count read, or the final value once the thread finished.
     last_switches: u64,
+    /// Last run-queue wait read (ns), or the final value once the thread finished.
+    last_wait: Option<u64>,
     has_clock: bool,
     finished: bool,
 }
@@ -160,12 +170,15 @@ impl HarnessThreads {
         let mut clock: libc::clockid_t = 0;
         // SAFETY: pthread_self is always valid for the calling thread; `clock` is writable.
         let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+        let tid = host::current_tid();
+        let last_wait = host::read_thread_wait(tid, &mut String::new());
         let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
         list.push(ThreadClock {
             clock,
-            tid: host::current_tid(),
+            tid,
             last_ns: thread_cpu_ns(),
             last_switches: host::thread_involuntary_switches(),
+            last_wait,
             // Without a clock the thread can only report its total when it finishes.
             has_clock: rc == 0,
             finished: false,
@@ -178,32 +191,66 @@ impl HarnessThreads {
 
     /// Total CPU of the registered threads so far, ns.
     pub fn cpu_ns(&self) -> u64 {
-        self.read(None).0
+        self.read(None).cpu_ns
     }
 
-    /// Total CPU (ns) and, if `status` is given (a buffer for reading `/proc`), involuntary
-    /// switches of the registered threads so far; without it the switches are the last values
-    /// read.
-    pub fn read(&self, mut status: Option<&mut String>) -> (u64, u64) {
+    /// The kernel ids of every thread ever registered.
+    pub fn tids(&self) -> Vec<i32> {
+        let list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        list.iter().map(|t| t.tid).collect()
+    }
+
+    /// What the registered threads have used so far. Switches and run-queue waits are read
+    /// from `/proc` only if `buf` (a buffer for it) is given; otherwise they are the last
+    /// values read.
+    pub fn read(&self, mut buf: Option<&mut String>) -> HarnessUse {
         let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut cpu, mut switches) = (0, 0);
+        let mut sum = HarnessUse {
+            wait_ns: Some(0),
+            ..HarnessUse::default()
+        };
         for t in list.iter_mut() {
             if !t.finished {
                 if t.has_clock {
                     // A clock of an exited thread fails (reads 0): keep the last value then.
                     t.last_ns = t.last_ns.max(clock_ns(t.clock));
                 }
-                if let Some(buf) = status.as_deref_mut() {
+                if let Some(buf) = buf.as_deref_mut() {
                     if let Some(n) = host::read_thread_switches(t.tid, buf) {
                         t.last_switches = t.last_switches.max(n);
                     }
+                    if let Some(w) = host::read_thread_wait(t.tid, buf) {
+                        t.last_wait = Some(t.last_wait.unwrap_or(0).max(w));
+                    }
                 }
             }
-            cpu += t.last_ns;
-            switches += t.last_switches;
+            sum.cpu_ns += t.last_ns;
+            sum.switches += t.last_switches;
+            sum.wait_ns = sum.wait_ns.zip(t.last_wait).map(|(a, b)| a + b);
         }
-        (cpu, switches)
+        sum
     }
+}
+
+/// What the harness's threads have used so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HarnessUse {
+    /// CPU time, ns.
+    pub cpu_ns: u64,
+    /// Involuntary context switches.
+    pub switches: u64,
+    /// Run-queue wait, ns (`None`: unknown for some thread).
+    pub wait_ns: Option<u64>,
+}
+
+/// Run-queue wait so far of this process's live threads that are not in `harness`, ns;
+/// `None` if no thread's could be read.
+fn others_wait_ns(harness: &[i32], buf: &mut String) -> Option<u64> {
+    host::thread_ids()
+        .into_iter()
+        .filter(|tid| !harness.contains(tid))
+        .filter_map(|tid| host::read_thread_wait(tid, buf))
+        .reduce(|a, b| a + b)
 }
 
 impl HarnessThread {
@@ -211,10 +258,14 @@ impl HarnessThread {
     pub fn finish(self) {
         let total = thread_cpu_ns();
         let switches = host::thread_involuntary_switches();
+        let wait = host::read_thread_wait(host::current_tid(), &mut String::new());
         let mut list = self.threads.0.lock().unwrap_or_else(|e| e.into_inner());
         let entry = &mut list[self.index];
         entry.last_ns = entry.last_ns.max(total);
         entry.last_switches = entry.last_switches.max(switches);
+        if let Some(w) = wait {
+            entry.last_wait = Some(entry.last_wait.unwrap_or(0).max(w));
+        }
         entry.finished = true;
     }
 }
@@ -243,6 +294,10 @@ pub struct MonitorInterval {
     pub sut_switches: u64,
     /// Involuntary context switches of the harness's threads.
     pub harness_switches: u64,
+    /// Time the system under test's threads waited for a CPU, ms (`null`: unknown).
+    pub sut_wait_ms: Option<f64>,
+    /// Time the harness's threads waited for a CPU, ms (`null`: unknown).
+    pub harness_wait_ms: Option<f64>,
     /// Longest gap of the system under test, µs (see the module docs).
     pub sut_max_gap_us: f64,
     /// Longest gap of the harness, µs.
@@ -288,6 +343,11 @@ pub struct MonitorReport {
     pub sut_switches: u64,
     /// Involuntary context switches of the harness's threads after the warm-up.
     pub harness_switches: u64,
+    /// Time the system under test's threads waited for a CPU after the warm-up, ms (`null`:
+    /// unknown).
+    pub sut_wait_ms: Option<f64>,
+    /// Time the harness's threads waited for a CPU after the warm-up, ms (`null`: unknown).
+    pub harness_wait_ms: Option<f64>,
     /// Longest gap of the system under test after the warm-up, µs.
     pub sut_max_gap_us: f64,
     /// Longest gap of the harness after the warm-up, µs.
@@ -426,7 +486,8 @@ impl PerformanceMonitor {
                     let rss_bytes = rss.read().unwrap_or(0);
                     let steal_ns = steal.read_ns();
                     let switches = host::process_involuntary_switches();
-                    let (harness_cpu_ns, harness_switches) = harness.read(Some(&mut status));
+                    let used = harness.read(Some(&mut status));
+                    let sut_wait_ns = others_wait_ns(&harness.tids(), &mut status);
                     let cpu_ns = process_cpu_ns();
                     let now = Instant::now();
                     let (sut_gap_ns, harness_gap_ns) = gaps.take();
@@ -434,10 +495,12 @@ impl PerformanceMonitor {
                         at_ns: super::metrics::nanos_since(t0, now),
                         cpu_ns,
                         rss_bytes,
-                        harness_cpu_ns,
+                        harness_cpu_ns: used.cpu_ns,
                         steal_ns,
                         switches,
-                        harness_switches,
+                        harness_switches: used.switches,
+                        sut_wait_ns,
+                        harness_wait_ns: used.wait_ns,
                         sut_gap_ns,
                         harness_gap_ns,
                     });
@@ -551,10 +614,9 @@ pub fn summarise(
             (part as f64 / wall as f64 * 100.0 / cores as f64).min(100.0)
         }
     };
-    let steal_ms = |a: &Sample, b: &Sample| match (a.steal_ns, b.steal_ns) {
-        (Some(x), Some(y)) => Some(y.saturating_sub(x) as f64 / 1e6),
-        _ => None,
-    };
+    let ms =
+        |a: Option<u64>, b: Option<u64>| a.zip(b).map(|(x, y)| y.saturating_sub(x) as f64 / 1e6);
+    let steal_ms = |a: &Sample, b: &Sample| ms(a.steal_ns, b.steal_ns);
     let mut series = Vec::with_capacity(bounds.len().saturating_sub(1));
     let mut absorbed = samples.get(first + 1..).unwrap_or(&[]).iter().peekable();
     for w in bounds.windows(2) {
@@ -581,6 +643,8 @@ pub fn summarise(
             steal_pct: steal.map(|ms| share((ms * 1e6) as u64, wall)),
             sut_switches: switches.saturating_sub(harness_switches),
             harness_switches,
+            sut_wait_ms: ms(a.sut_wait_ns, b.sut_wait_ns),
+            harness_wait_ms: ms(a.harness_wait_ns, b.harness_wait_ns),
             sut_max_gap_us: sut_gap as f64 / 1e3,
             harness_max_gap_us: harness_gap as f64 / 1e3,
         });
@@ -594,10 +658,8 @@ pub fn summarise(
     let cpu = total(&|s| s.cpu_ns);
     let harness_cpu = total(&|s| s.harness_cpu_ns);
     let harness_switches = total(&|s| s.harness_switches);
-    let steal = match (start, end) {
-        (Some(a), Some(b)) => steal_ms(a, b),
-        _ => None,
-    };
+    let steal = start.zip(end).and_then(|(a, b)| steal_ms(a, b));
+    let wait = |f: fn(&Sample) -> Option<u64>| start.zip(end).and_then(|(a, b)| ms(f(a), f(b)));
     let max = |f: &dyn Fn(&MonitorInterval) -> f64| series.iter().map(f).fold(0.0f64, f64::max);
     let rss_start = start.map_or(0, |s| s.rss_bytes);
     let rss_end = end.map_or(0, |s| s.rss_bytes);
@@ -626,6 +688,8 @@ pub fn summarise(
         steal_max_pct: steal.map(|_| max(&|i| i.steal_pct.unwrap_or(0.0))),
         sut_switches: total(&|s| s.switches).saturating_sub(harness_switches),
         harness_switches,
+        sut_wait_ms: wait(|s| s.sut_wait_ns),
+        harness_wait_ms: wait(|s| s.harness_wait_ns),
         sut_max_gap_us: max(&|i| i.sut_max_gap_us),
         harness_max_gap_us: max(&|i| i.harness_max_gap_us),
         series,
@@ -647,6 +711,8 @@ mod tests {
             steal_ns: Some(at_ms * MS / 10),
             switches: at_ms,
             harness_switches: at_ms / 4,
+            sut_wait_ns: Some(at_ms * MS / 20),
+            harness_wait_ns: Some(at_ms * MS / 5),
             sut_gap_ns: 0,
             harness_gap_ns: 0,
         }
@@ -683,6 +749,8 @@ mod tests {
         assert!((r.steal_pct.unwrap() - 5.0).abs() < 1e-9, "{r:?}");
         // 200 switches in the window, a quarter of them the harness's.
         assert_eq!((r.sut_switches, r.harness_switches), (150, 50));
+        assert_eq!((r.sut_wait_ms, r.harness_wait_ms), (Some(10.0), Some(40.0)));
+        assert_eq!(r.series[1].harness_wait_ms, Some(20.0));
         assert_eq!(r.series.len(), 2);
         assert!((r.series[0].end_s - 0.1).abs() < 1e-9 && r.series[0].wall_ms == 100.0);
     }
@@ -814,6 +882,10 @@ mod tests {
         assert!(r.rss_growth_bytes > 48 << 20, "growth {r:?}");
         assert_eq!(r.harness_max_gap_us, 7_000.0);
         assert!(r.steal_ms.is_some());
+        assert!(
+            r.sut_wait_ms.is_some() && r.harness_wait_ms.is_some(),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -836,6 +908,8 @@ mod tests {
         assert!(ns > 5 * MS, "{ns}");
         assert_eq!(harness.cpu_ns(), ns);
         let mut buf = String::new();
-        assert_eq!(harness.read(Some(&mut buf)).0, ns);
+        let used = harness.read(Some(&mut buf));
+        assert_eq!(used.cpu_ns, ns);
+        assert!(used.wait_ns.is_some(), "{used:?}");
     }
 }

@@ -40,11 +40,13 @@
 //!     steal_ms, steal_pct, steal_max_pct   hypervisor steal after the warm-up: total ms over
 //!                                          all CPUs, % of all CPU time, worst interval
 //!     sut_switches, harness_switches       involuntary context switches after the warm-up
+//!     sut_wait_ms, harness_wait_ms         time their threads waited for a CPU (run queue)
 //!     sut_max_gap_us, harness_max_gap_us   longest gap: between two completed batches of a
 //!                                          shard / of a producer waking after it should have
 //!     series            [{end_s, wall_ms, cpu_pct, sut_cpu_pct, harness_cpu_pct, rss_bytes,
 //!                         steal_ms, steal_pct, sut_switches, harness_switches,
-//!                         sut_max_gap_us, harness_max_gap_us}]: every sampling interval after
+//!                         sut_wait_ms, harness_wait_ms, sut_max_gap_us,
+//!                         harness_max_gap_us}]: every sampling interval after
 //!                       the warm-up; end_s counts from the end of the warm-up like
 //!                       latency_per_second's seconds
 //!   floor             null, or the machine's floor measured just before the run:
@@ -61,7 +63,7 @@
 //! ```
 //!
 //! Changes from `tickbench.loadtest.v1`: `kind`, `metrics.latency_per_second`, the monitor's
-//! steal, switch, gap and `series` fields, and `floor` are new; `cpu_max_pct` and
+//! steal, switch, run-queue wait, gap and `series` fields, and `floor` are new; `cpu_max_pct` and
 //! `sut_cpu_max_pct` are now taken over intervals of at least half the sampling interval and
 //! capped at 100.
 
@@ -170,6 +172,13 @@ fn host_rows(mon: &MonitorReport) -> Vec<(&'static str, String)> {
         (
             "involuntary switches SUT / harness",
             format!("{} / {}", mon.sut_switches, mon.harness_switches),
+        ),
+        (
+            "waited for a CPU SUT / harness",
+            match (mon.sut_wait_ms, mon.harness_wait_ms) {
+                (Some(sut), Some(harness)) => format!("{sut:.1} ms / {harness:.1} ms"),
+                _ => "unknown (no schedstat in /proc)".to_owned(),
+            },
         ),
         (
             "longest gap SUT / harness",
@@ -455,6 +464,8 @@ mod tests {
             steal_pct: Some(steal_ms / 2.0),
             sut_switches: 3,
             harness_switches: 1,
+            sut_wait_ms: Some(0.5),
+            harness_wait_ms: Some(2.0),
             sut_max_gap_us: 12.0,
             harness_max_gap_us: harness_gap_us,
         }
@@ -503,6 +514,8 @@ mod tests {
             steal_max_pct: Some(15.0),
             sut_switches: 120,
             harness_switches: 45,
+            sut_wait_ms: Some(12.0),
+            harness_wait_ms: Some(340.5),
             sut_max_gap_us: 59_000.0,
             harness_max_gap_us: 58_000.0,
             series: vec![
@@ -565,6 +578,7 @@ mod tests {
             "│ RSS growth                         │ 1.0 MiB",
             "│ steal (hypervisor)                 │ 40 ms = 0.40 % of CPU time (worst 100 ms: 15.0 %)",
             "│ involuntary switches SUT / harness │ 120 / 45",
+            "│ waited for a CPU SUT / harness     │ 12.0 ms / 340.5 ms",
             "│ longest gap SUT / harness          │ 59.0 ms / 58.0 ms",
             "SLA: PASS",
         ] {

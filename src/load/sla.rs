@@ -216,6 +216,8 @@ mod tests {
             steal_max_pct: Some(0.0),
             sut_switches: 0,
             harness_switches: 0,
+            sut_wait_ms: Some(0.0),
+            harness_wait_ms: Some(0.0),
             sut_max_gap_us: 0.0,
             harness_max_gap_us: 0.0,
             series: Vec::new(),
