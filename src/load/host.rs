@@ -1,12 +1,14 @@
-//! What the host and the kernel took from a run: the hypervisor's steal time, and the
-//! involuntary context switches and run-queue waits of threads, read from `/proc` and
-//! `getrusage`.
+//! What the host and the kernel took from a run: the hypervisor's steal time, the CPU other
+//! processes used, and the involuntary context switches and run-queue waits of threads, read
+//! from `/proc` and `getrusage`.
 //!
 //! - **Steal** is the 8th value of the `cpu` line of `/proc/stat`: time, summed over all CPUs,
 //!   during which the hypervisor ran something else while this VM wanted a CPU, in `USER_HZ`
 //!   ticks (usually 10 ms each, so a 100 ms sample of a 2-CPU machine sees steal in steps of
 //!   5 %). A stolen CPU looks to the guest like a thread that simply ran slowly, so nothing else
 //!   in the guest shows it.
+//! - **Other processes' CPU** is the machine's busy time (the same line's user, nice, system,
+//!   irq and softirq) minus this process's own CPU time: compilers, other tests, daemons.
 //! - **Involuntary context switches** (`nonvoluntary_ctxt_switches` of
 //!   `/proc/self/task/<tid>/status`, `ru_nivcsw` of `getrusage`) count the times the guest's own
 //!   scheduler took a CPU from a thread that still wanted it: other processes on the machine, or
@@ -17,11 +19,28 @@
 
 use std::io::Read;
 
-/// Steal so far (all CPUs together) from the `cpu` line of `/proc/stat`'s text, in ticks; `None`
-/// if the line or its 8th value is missing (kernels before 2.6.11 have no steal column).
-pub fn parse_steal_ticks(stat: &str) -> Option<u64> {
+/// The machine's CPU time so far, all CPUs together, from the `cpu` line of `/proc/stat`, in
+/// `USER_HZ` ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuTicks {
+    /// Time some process or the kernel ran: user + nice + system + irq + softirq (guest time is
+    /// part of user).
+    pub busy: u64,
+    /// Steal, the 8th value (`None` on kernels before 2.6.11, which have no such column).
+    pub steal: Option<u64>,
+}
+
+/// The `cpu` line of a `/proc/stat` text; `None` if it is missing or has fewer than 7 values.
+pub fn parse_cpu_ticks(stat: &str) -> Option<CpuTicks> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    line.split_ascii_whitespace().nth(8)?.parse().ok()
+    let values: Vec<Option<u64>> = line
+        .split_ascii_whitespace()
+        .skip(1)
+        .map(|v| v.parse().ok())
+        .collect();
+    let at = |i: usize| values.get(i).copied().flatten();
+    let busy = [0, 1, 2, 5, 6].into_iter().map(at).sum::<Option<u64>>()?;
+    Some(CpuTicks { busy, steal: at(7) })
 }
 
 /// The `nonvoluntary_ctxt_switches` value of a `/proc/<pid>/status` text.
@@ -34,36 +53,49 @@ pub fn parse_nonvoluntary_switches(status: &str) -> Option<u64> {
         .ok()
 }
 
-/// Reads the machine's steal time, reusing a buffer.
-pub struct StealReader {
+/// The machine's busy and steal time so far, ns summed over all CPUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuTimes {
+    /// Time every process (this one included) and the kernel ran.
+    pub busy_ns: u64,
+    /// Time the hypervisor took (`None`: unknown).
+    pub steal_ns: Option<u64>,
+}
+
+/// Reads the machine's CPU times from `/proc/stat`, reusing a buffer.
+pub struct StatReader {
     buf: String,
     ns_per_tick: u64,
 }
 
-impl StealReader {
+impl StatReader {
     /// A reader; `USER_HZ` comes from `sysconf(_SC_CLK_TCK)` (100 if unknown).
     pub fn new() -> Self {
         // SAFETY: sysconf has no memory-safety preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
         let hz = if hz > 0 { hz as u64 } else { 100 };
-        StealReader {
+        StatReader {
             buf: String::with_capacity(4096),
             ns_per_tick: 1_000_000_000 / hz,
         }
     }
 
-    /// Steal so far, ns summed over all CPUs; `None` where `/proc/stat` cannot be read or has no
-    /// steal column (the report then says steal is unknown rather than zero).
-    pub fn read_ns(&mut self) -> Option<u64> {
+    /// The times so far; `None` where `/proc/stat` cannot be read (the report then says they
+    /// are unknown rather than zero).
+    pub fn read(&mut self) -> Option<CpuTimes> {
         self.buf.clear();
         std::fs::File::open("/proc/stat")
             .and_then(|mut f| f.read_to_string(&mut self.buf))
             .ok()?;
-        parse_steal_ticks(&self.buf).map(|t| t.saturating_mul(self.ns_per_tick))
+        let ticks = parse_cpu_ticks(&self.buf)?;
+        Some(CpuTimes {
+            busy_ns: ticks.busy.saturating_mul(self.ns_per_tick),
+            steal_ns: ticks.steal.map(|t| t.saturating_mul(self.ns_per_tick)),
+        })
     }
 }
 
-impl Default for StealReader {
+impl Default for StatReader {
     fn default() -> Self {
         Self::new()
     }
@@ -133,14 +165,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn steal_is_the_eighth_value_of_the_cpu_line() {
-        let stat = "cpu  14642 0 4584 38557 406 0 47 59 0 0\n\
+    fn busy_and_steal_come_from_the_cpu_line() {
+        let stat = "cpu  14642 3 4584 38557 406 2 47 59 0 0\n\
                     cpu0 7121 0 2176 19709 86 0 17 29 0 0\nctxt 1234\n";
-        assert_eq!(parse_steal_ticks(stat), Some(59));
+        assert_eq!(
+            parse_cpu_ticks(stat),
+            Some(CpuTicks {
+                busy: 14642 + 3 + 4584 + 2 + 47,
+                steal: Some(59)
+            })
+        );
         // An old kernel without the steal column, and garbage.
-        assert_eq!(parse_steal_ticks("cpu  1 2 3 4 5 6 7\n"), None);
-        assert_eq!(parse_steal_ticks("cpu0 1 2 3 4 5 6 7 8\n"), None);
-        assert_eq!(parse_steal_ticks("cpu  1 2 3 4 5 6 7 x\n"), None);
+        assert_eq!(
+            parse_cpu_ticks("cpu  1 2 3 4 5 6 7\n"),
+            Some(CpuTicks {
+                busy: 1 + 2 + 3 + 6 + 7,
+                steal: None
+            })
+        );
+        assert_eq!(parse_cpu_ticks("cpu0 1 2 3 4 5 6 7 8\n"), None);
+        assert_eq!(parse_cpu_ticks("cpu  1 2 3 4 5 x 7 8\n"), None);
+        assert_eq!(parse_cpu_ticks("cpu  1 2 3\n"), None);
     }
 
     #[test]
@@ -161,8 +206,8 @@ mod tests {
 
     #[test]
     fn live_readings_work_on_this_machine() {
-        let mut steal = StealReader::new();
-        assert!(steal.read_ns().is_some(), "/proc/stat has a steal column");
+        let times = StatReader::new().read().expect("/proc/stat readable");
+        assert!(times.busy_ns > 0 && times.steal_ns.is_some(), "{times:?}");
         let mut buf = String::new();
         let mine = read_thread_switches(current_tid(), &mut buf);
         assert!(mine.is_some(), "own status readable");

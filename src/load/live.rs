@@ -5,13 +5,14 @@
 //! shows in a log as it goes without flooding it. `--quiet` turns it off. A line reads
 //!
 //! ```text
-//! [quick] 3.0/6.0 s  sent 1000513/s (100.0 %)  p99 52.3 µs  CPU 36 % (SUT 12 %)  RSS 14.2 MiB  steal 0.0 %
+//! [quick] 3.0/6.0 s  sent 1000513/s (100.0 %)  p99 52.3 µs  CPU 36 % (SUT 12 %)  others 2 %  RSS 14.2 MiB  steal 0.0 %
 //! ```
 //!
 //! elapsed / total (warm-up included), the rate sent since the last line and its share of the
 //! offered rate, the p99 of the last second of the measured window that has ended (`warm-up`
 //! before there is one), the process's and the system under test's CPU over the last second
-//! (% of all cores), the RSS, and the machine's steal over the last second (% of all CPUs).
+//! (% of all cores), other processes' CPU, the RSS, and the machine's steal over the last
+//! second (% of all CPUs).
 //!
 //! The same thread collects the recorder's per-second latency pieces every second (see
 //! [`super::metrics`]), with or without a display, so that they never pile up.
@@ -65,6 +66,8 @@ pub struct Status {
     pub p99_us: Option<f64>,
     /// CPU of the process and of the system under test over the last second, % of all cores.
     pub cpu_pct: Option<(f64, f64)>,
+    /// CPU of other processes over the last second, % of all cores (`None`: unknown).
+    pub others_pct: Option<f64>,
     /// Resident set, bytes.
     pub rss_bytes: Option<u64>,
     /// Steal over the last second, % of all CPUs (`None`: unknown).
@@ -93,6 +96,9 @@ impl Status {
         }
         if let Some((cpu, sut)) = self.cpu_pct {
             line += &format!("  CPU {cpu:.0} % (SUT {sut:.0} %)");
+        }
+        if let Some(others) = self.others_pct {
+            line += &format!("  others {others:.0} %");
         }
         if let Some(rss) = self.rss_bytes {
             line += &format!("  RSS {:.1} MiB", rss as f64 / (1u64 << 20) as f64);
@@ -157,7 +163,7 @@ impl Live {
                     (last_sent, last) = (sent, now);
                     let recent = sources.log.last_span(PERIOD);
                     let pct = |part: u64, wall: u64| part as f64 / wall as f64 * 100.0 / cores;
-                    let (mut cpu_pct, mut steal_pct) = (None, None);
+                    let (mut cpu_pct, mut steal_pct, mut others_pct) = (None, None, None);
                     if let Some((a, b)) = recent {
                         let wall = b.at_ns - a.at_ns;
                         let cpu = b.cpu_ns.saturating_sub(a.cpu_ns);
@@ -170,6 +176,9 @@ impl Live {
                             .steal_ns
                             .zip(b.steal_ns)
                             .map(|(x, y)| pct(y.saturating_sub(x), wall).min(100.0));
+                        others_pct = a.machine_busy_ns.zip(b.machine_busy_ns).map(|(x, y)| {
+                            pct(y.saturating_sub(x).saturating_sub(cpu), wall).min(100.0)
+                        });
                     }
                     Status {
                         name: name.clone(),
@@ -179,6 +188,7 @@ impl Live {
                         offered,
                         p99_us,
                         cpu_pct,
+                        others_pct,
                         rss_bytes: recent.map(|(_, b)| b.rss_bytes),
                         steal_pct,
                     }
@@ -274,6 +284,7 @@ mod tests {
             offered: 1_000_500.0,
             p99_us: Some(52.34),
             cpu_pct: Some((36.2, 12.4)),
+            others_pct: Some(48.4),
             rss_bytes: Some(14 << 20),
             steal_pct: Some(0.0),
         }
@@ -284,11 +295,12 @@ mod tests {
         assert_eq!(
             status().line(),
             "[quick] 3.0/6.0 s  sent 1000513/s (100.0 %)  p99 52.3 µs  CPU 36 % (SUT 12 %)  \
-             RSS 14.0 MiB  steal 0.0 %"
+             others 48 %  RSS 14.0 MiB  steal 0.0 %"
         );
         let early = Status {
             p99_us: None,
             cpu_pct: None,
+            others_pct: None,
             rss_bytes: None,
             steal_pct: None,
             ..status()

@@ -9,7 +9,8 @@
 //!   finer than the 10 ms clock ticks of `/proc/self/stat`, which would make a 100 ms sample
 //!   ±10 %), and the CPU time of the harness's own threads (below);
 //! - the resident set from `/proc/self/statm` (resident pages × page size);
-//! - the machine's steal time from `/proc/stat` (see [`super::host`]);
+//! - the machine's steal time and busy time from `/proc/stat` (see [`super::host`]): the busy
+//!   time minus the process's own CPU is what *other* processes used;
 //! - involuntary context switches of the process (`getrusage`) and of the harness's threads
 //!   (`/proc/self/task/<tid>/status`), and the run-queue wait of the system under test's and of
 //!   the harness's threads (`/proc/self/task/<tid>/schedstat`): how often and how long the
@@ -45,6 +46,8 @@
 //!   working size, so growth after it points at a leak or an unbounded queue);
 //! - steal: the measured window's total (ms, summed over CPUs), its share of all CPUs' time, and
 //!   the busiest interval's share;
+//! - other processes' CPU: mean and busiest interval, % of all cores (`USER_HZ` resolution:
+//!   10 ms per CPU, so ±5 % of a 2-core machine in one 100 ms interval, exact enough over a run);
 //! - involuntary switches, run-queue waits and longest gaps, for the system under test and for
 //!   the harness;
 //! - [`MonitorReport::series`]: every interval after the warm-up with all of the above, so a
@@ -69,7 +72,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::host::{self, StealReader};
+use super::host::{self, StatReader};
 
 /// Default sampling interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(100);
@@ -87,6 +90,9 @@ pub struct Sample {
     pub harness_cpu_ns: u64,
     /// The machine's steal time so far, ns over all CPUs (`None`: unknown).
     pub steal_ns: Option<u64>,
+    /// The machine's busy time so far (every process and the kernel), ns over all CPUs
+    /// (`None`: unknown).
+    pub machine_busy_ns: Option<u64>,
     /// Involuntary context switches of the whole process so far.
     pub switches: u64,
     /// Involuntary context switches of the harness's registered threads so far.
@@ -290,6 +296,8 @@ pub struct MonitorInterval {
     pub steal_ms: Option<f64>,
     /// Steal as % of all CPUs' time in the interval (`null`: unknown).
     pub steal_pct: Option<f64>,
+    /// CPU of other processes, % of all cores (`null`: unknown).
+    pub others_cpu_pct: Option<f64>,
     /// Involuntary context switches of the system under test (process minus harness).
     pub sut_switches: u64,
     /// Involuntary context switches of the harness's threads.
@@ -339,6 +347,10 @@ pub struct MonitorReport {
     pub steal_pct: Option<f64>,
     /// Steal of the interval with the most, % of all CPUs' time.
     pub steal_max_pct: Option<f64>,
+    /// Mean CPU of other processes after the warm-up, % of all cores (`null`: unknown).
+    pub others_cpu_mean_pct: Option<f64>,
+    /// Busiest interval of other processes, % of all cores (`null`: unknown).
+    pub others_cpu_max_pct: Option<f64>,
     /// Involuntary context switches of the system under test after the warm-up.
     pub sut_switches: u64,
     /// Involuntary context switches of the harness's threads after the warm-up.
@@ -480,11 +492,11 @@ impl PerformanceMonitor {
             .spawn(move || {
                 let me = harness.register_current();
                 let cost_start = thread_cpu_ns();
-                let mut steal = StealReader::new();
+                let mut stat = StatReader::new();
                 let mut status = String::with_capacity(2048);
                 loop {
                     let rss_bytes = rss.read().unwrap_or(0);
-                    let steal_ns = steal.read_ns();
+                    let times = stat.read();
                     let switches = host::process_involuntary_switches();
                     let used = harness.read(Some(&mut status));
                     let sut_wait_ns = others_wait_ns(&harness.tids(), &mut status);
@@ -496,7 +508,8 @@ impl PerformanceMonitor {
                         cpu_ns,
                         rss_bytes,
                         harness_cpu_ns: used.cpu_ns,
-                        steal_ns,
+                        steal_ns: times.and_then(|t| t.steal_ns),
+                        machine_busy_ns: times.map(|t| t.busy_ns),
                         switches,
                         harness_switches: used.switches,
                         sut_wait_ns,
@@ -617,6 +630,15 @@ pub fn summarise(
     let ms =
         |a: Option<u64>, b: Option<u64>| a.zip(b).map(|(x, y)| y.saturating_sub(x) as f64 / 1e6);
     let steal_ms = |a: &Sample, b: &Sample| ms(a.steal_ns, b.steal_ns);
+    // The machine's busy time has `USER_HZ` resolution and ours ns: the difference can dip
+    // below zero in an interval, which reads as none.
+    let others = |a: &Sample, b: &Sample, wall: u64| {
+        let busy = b.machine_busy_ns?.saturating_sub(a.machine_busy_ns?);
+        Some(share(
+            busy.saturating_sub(b.cpu_ns.saturating_sub(a.cpu_ns)),
+            wall,
+        ))
+    };
     let mut series = Vec::with_capacity(bounds.len().saturating_sub(1));
     let mut absorbed = samples.get(first + 1..).unwrap_or(&[]).iter().peekable();
     for w in bounds.windows(2) {
@@ -641,6 +663,7 @@ pub fn summarise(
             rss_bytes: b.rss_bytes,
             steal_ms: steal,
             steal_pct: steal.map(|ms| share((ms * 1e6) as u64, wall)),
+            others_cpu_pct: others(a, b, wall),
             sut_switches: switches.saturating_sub(harness_switches),
             harness_switches,
             sut_wait_ms: ms(a.sut_wait_ns, b.sut_wait_ns),
@@ -686,6 +709,11 @@ pub fn summarise(
         steal_ms: steal,
         steal_pct: steal.map(|ms| share((ms * 1e6) as u64, wall)),
         steal_max_pct: steal.map(|_| max(&|i| i.steal_pct.unwrap_or(0.0))),
+        others_cpu_mean_pct: start.zip(end).and_then(|(a, b)| others(a, b, wall)),
+        others_cpu_max_pct: start
+            .zip(end)
+            .and_then(|(a, b)| others(a, b, wall))
+            .map(|_| max(&|i| i.others_cpu_pct.unwrap_or(0.0))),
         sut_switches: total(&|s| s.switches).saturating_sub(harness_switches),
         harness_switches,
         sut_wait_ms: wait(|s| s.sut_wait_ns),
@@ -709,6 +737,7 @@ mod tests {
             rss_bytes: rss_mb << 20,
             harness_cpu_ns: at_ms * MS / 4,
             steal_ns: Some(at_ms * MS / 10),
+            machine_busy_ns: Some(cpu_ms * MS + at_ms * MS / 2),
             switches: at_ms,
             harness_switches: at_ms / 4,
             sut_wait_ns: Some(at_ms * MS / 20),
@@ -747,6 +776,15 @@ mod tests {
         // Steal is a tenth of wall time summed over 2 CPUs: 5 % of all CPUs' time.
         assert!((r.steal_ms.unwrap() - 20.0).abs() < 1e-9, "{r:?}");
         assert!((r.steal_pct.unwrap() - 5.0).abs() < 1e-9, "{r:?}");
+        // Other processes keep half a core busy: 25 % of 2 cores.
+        assert!(
+            (r.others_cpu_mean_pct.unwrap() - 25.0).abs() < 1e-9,
+            "{r:?}"
+        );
+        assert!(
+            (r.series[1].others_cpu_pct.unwrap() - 25.0).abs() < 1e-9,
+            "{r:?}"
+        );
         // 200 switches in the window, a quarter of them the harness's.
         assert_eq!((r.sut_switches, r.harness_switches), (150, 50));
         assert_eq!((r.sut_wait_ms, r.harness_wait_ms), (Some(10.0), Some(40.0)));
@@ -881,7 +919,7 @@ mod tests {
         );
         assert!(r.rss_growth_bytes > 48 << 20, "growth {r:?}");
         assert_eq!(r.harness_max_gap_us, 7_000.0);
-        assert!(r.steal_ms.is_some());
+        assert!(r.steal_ms.is_some() && r.others_cpu_mean_pct.is_some());
         assert!(
             r.sut_wait_ms.is_some() && r.harness_wait_ms.is_some(),
             "{r:?}"

@@ -39,12 +39,14 @@
 //!     rss_start_bytes, rss_end_bytes, rss_max_bytes, rss_growth_bytes, self_cpu_pct
 //!     steal_ms, steal_pct, steal_max_pct   hypervisor steal after the warm-up: total ms over
 //!                                          all CPUs, % of all CPU time, worst interval
+//!     others_cpu_mean_pct, others_cpu_max_pct  CPU of other processes on the machine
 //!     sut_switches, harness_switches       involuntary context switches after the warm-up
 //!     sut_wait_ms, harness_wait_ms         time their threads waited for a CPU (run queue)
 //!     sut_max_gap_us, harness_max_gap_us   longest gap: between two completed batches of a
 //!                                          shard / of a producer waking after it should have
 //!     series            [{end_s, wall_ms, cpu_pct, sut_cpu_pct, harness_cpu_pct, rss_bytes,
-//!                         steal_ms, steal_pct, sut_switches, harness_switches,
+//!                         steal_ms, steal_pct, others_cpu_pct, sut_switches,
+//!                         harness_switches,
 //!                         sut_wait_ms, harness_wait_ms, sut_max_gap_us,
 //!                         harness_max_gap_us}]: every sampling interval after
 //!                       the warm-up; end_s counts from the end of the warm-up like
@@ -63,7 +65,8 @@
 //! ```
 //!
 //! Changes from `tickbench.loadtest.v1`: `kind`, `metrics.latency_per_second`, the monitor's
-//! steal, switch, run-queue wait, gap and `series` fields, and `floor` are new; `cpu_max_pct` and
+//! steal, other processes' CPU, switch, run-queue wait, gap and `series` fields, and `floor`
+//! are new; `cpu_max_pct` and
 //! `sut_cpu_max_pct` are now taken over intervals of at least half the sampling interval and
 //! capped at 100.
 
@@ -167,6 +170,13 @@ fn host_rows(mon: &MonitorReport) -> Vec<(&'static str, String)> {
                     mon.interval_ms
                 ),
                 _ => "unknown (no steal column in /proc/stat)".to_owned(),
+            },
+        ),
+        (
+            "CPU of other processes mean / max",
+            match (mon.others_cpu_mean_pct, mon.others_cpu_max_pct) {
+                (Some(mean), Some(max)) => format!("{mean:.1} % / {max:.1} %"),
+                _ => "unknown (no /proc/stat)".to_owned(),
             },
         ),
         (
@@ -462,6 +472,7 @@ mod tests {
             rss_bytes: 33 << 20,
             steal_ms: Some(steal_ms),
             steal_pct: Some(steal_ms / 2.0),
+            others_cpu_pct: Some(3.0),
             sut_switches: 3,
             harness_switches: 1,
             sut_wait_ms: Some(0.5),
@@ -512,6 +523,8 @@ mod tests {
             steal_ms: Some(40.0),
             steal_pct: Some(0.4),
             steal_max_pct: Some(15.0),
+            others_cpu_mean_pct: Some(2.5),
+            others_cpu_max_pct: Some(48.0),
             sut_switches: 120,
             harness_switches: 45,
             sut_wait_ms: Some(12.0),
@@ -577,6 +590,7 @@ mod tests {
             "│ CPU of the system / harness        │ 10.0 % (max 12.0 %) / 50.0 %",
             "│ RSS growth                         │ 1.0 MiB",
             "│ steal (hypervisor)                 │ 40 ms = 0.40 % of CPU time (worst 100 ms: 15.0 %)",
+            "│ CPU of other processes mean / max  │ 2.5 % / 48.0 %",
             "│ involuntary switches SUT / harness │ 120 / 45",
             "│ waited for a CPU SUT / harness     │ 12.0 ms / 340.5 ms",
             "│ longest gap SUT / harness          │ 59.0 ms / 58.0 ms",

@@ -214,6 +214,8 @@ mod tests {
             steal_ms: Some(0.0),
             steal_pct: Some(0.0),
             steal_max_pct: Some(0.0),
+            others_cpu_mean_pct: Some(0.0),
+            others_cpu_max_pct: Some(0.0),
             sut_switches: 0,
             harness_switches: 0,
             sut_wait_ms: Some(0.0),
