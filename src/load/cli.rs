@@ -20,6 +20,8 @@ use super::sla::Sla;
 pub const BREACH_EXIT_CODE: u8 = 1;
 /// Exit code for bad input or a tool failure.
 pub const ERROR_EXIT_CODE: u8 = 2;
+/// Most runs `--repeat` makes.
+pub const MAX_REPEAT: u32 = 1000;
 
 /// Arguments of `tickbench loadtest`.
 #[derive(Clone, Debug, clap::Args)]
@@ -30,6 +32,7 @@ pub const ERROR_EXIT_CODE: u8 = 2;
   tickbench loadtest --progressive --format json     # quick, then full (10 min) if quick passed
   tickbench loadtest --calibrate                     # this machine's floor only, no pipeline
   tickbench loadtest --floor 0                       # no floor before the run
+  tickbench loadtest --repeat 5 --out runs.json      # five quick runs in a row, then a summary
 
 The floor is the same schedule handed by the same producer to an empty consumer: what the
 machine and the harness alone cost. The report puts it beside the run's latency; the verdict
@@ -98,6 +101,15 @@ pub struct LoadtestArgs {
     /// window, no pipeline) and report it; no SLA.
     #[arg(long, conflicts_with = "progressive")]
     pub calibrate: bool,
+    /// Run the profile this many times in a row (each with its own floor) and end with a
+    /// summary of all runs; every run is judged.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        conflicts_with_all = ["progressive", "calibrate"]
+    )]
+    pub repeat: u32,
     /// No live status line on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -145,6 +157,12 @@ impl LoadtestArgs {
 
     /// How to run: the SLA, the status display, the floor.
     pub fn options(&self) -> Result<RunOptions, ProfileError> {
+        if !(1..=MAX_REPEAT).contains(&self.repeat) {
+            return Err(ProfileError::Invalid {
+                field: "--repeat",
+                problem: format!("must be 1..={MAX_REPEAT}, got {}", self.repeat),
+            });
+        }
         if !(self.floor.is_finite() && (0.0..=MAX_SECONDS).contains(&self.floor)) {
             return Err(ProfileError::Invalid {
                 field: "--floor",
@@ -222,7 +240,8 @@ pub fn calibrate_with(
 }
 
 /// [`run`] with the runner of one profile supplied (tests use fakes). Prints the report(s) to
-/// stdout, writes `--out`, and returns exit code 0 or 1.
+/// stdout (with `--repeat`, then a summary of the runs), writes `--out`, and returns exit code
+/// 0 or 1.
 pub fn run_with(
     args: LoadtestArgs,
     runner: impl FnMut(&LoadProfile, &RunOptions) -> anyhow::Result<LoadReport>,
@@ -232,10 +251,19 @@ pub fn run_with(
     if let Some(out) = &args.out {
         check_out_path(out)?;
     }
-    let reports = progressive(&profiles, &options, runner)?;
+    let repeated = args.repeat > 1;
+    let reports = if repeated {
+        repeat(&profiles[0], args.repeat, &options, runner)?
+    } else {
+        progressive(&profiles, &options, runner)?
+    };
     let passed = reports.iter().all(|r| r.verdict.passed);
+    let array = args.progressive || repeated;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(args.format.render(&reports, args.progressive)?.as_bytes())?;
+    stdout.write_all(args.format.render(&reports, array)?.as_bytes())?;
+    if repeated && args.format == Format::Table {
+        stdout.write_all(output::runs_summary(&reports).as_bytes())?;
+    }
     if profiles.len() > reports.len() {
         writeln!(
             stdout,
@@ -245,9 +273,9 @@ pub fn run_with(
     }
     match &args.out {
         Some(out) if out.as_os_str() == "-" => {
-            stdout.write_all(output::json(&reports, args.progressive)?.as_bytes())?
+            stdout.write_all(output::json(&reports, array)?.as_bytes())?
         }
-        Some(out) => write_atomically(out, output::json(&reports, args.progressive)?.as_bytes())?,
+        Some(out) => write_atomically(out, output::json(&reports, array)?.as_bytes())?,
         None => {}
     }
     Ok(if passed {
@@ -255,6 +283,21 @@ pub fn run_with(
     } else {
         ExitCode::from(BREACH_EXIT_CODE)
     })
+}
+
+/// Runs `profile` `times` times in a row, whatever the verdicts.
+pub fn repeat(
+    profile: &LoadProfile,
+    times: u32,
+    options: &RunOptions,
+    mut runner: impl FnMut(&LoadProfile, &RunOptions) -> anyhow::Result<LoadReport>,
+) -> anyhow::Result<Vec<LoadReport>> {
+    (1..=times)
+        .map(|k| {
+            runner(profile, options)
+                .with_context(|| format!("run {k} of '{}' failed to run", profile.name))
+        })
+        .collect()
 }
 
 /// Runs `profiles` in order and stops after the first one whose verdict is a failure.
@@ -376,6 +419,24 @@ mod tests {
         assert_eq!(o.display, crate::load::live::Display::Off);
         assert_eq!(args(&["--floor", "0"]).options().unwrap().floor_s, 0.0);
         assert!(Cli::try_parse_from(["loadtest", "--calibrate", "--progressive"]).is_err());
+        assert!(Cli::try_parse_from(["loadtest", "--repeat", "2", "--progressive"]).is_err());
+        let msg = args(&["--repeat", "0"]).options().unwrap_err().to_string();
+        assert!(msg.contains("--repeat") && msg.contains("got 0"), "{msg}");
+    }
+
+    #[test]
+    fn repeat_runs_every_time_even_after_a_breach() {
+        let mut runs = 0;
+        let reports = repeat(&LoadProfile::quick(), 3, &RunOptions::default(), |p, _| {
+            runs += 1;
+            anyhow::ensure!(runs < 3, "third run breaks");
+            let mut r = crate::load::output::fixtures::report(runs == 1);
+            r.profile = p.clone();
+            Ok(r)
+        });
+        let err = reports.unwrap_err();
+        assert_eq!(runs, 3);
+        assert!(format!("{err:#}").contains("run 3 of 'quick'"), "{err:#}");
     }
 
     #[test]

@@ -385,6 +385,57 @@ pub fn table(r: &LoadReport) -> String {
     out
 }
 
+/// Several runs of one profile side by side (`--repeat`): p99 and p99.9 of each run and of its
+/// floor, the host's share, the achieved rate and the verdict.
+pub fn runs_summary(reports: &[LoadReport]) -> String {
+    let mut t = Builder::new();
+    t.push_record([
+        "run",
+        "p99",
+        "p99.9",
+        "floor p99",
+        "floor p99.9",
+        "p99 / floor",
+        "steal",
+        "others' CPU",
+        "achieved",
+        "SLA",
+    ]);
+    for (k, r) in reports.iter().enumerate() {
+        let m = &r.metrics;
+        let floor = r.floor.as_ref();
+        let floor_us = |f: fn(&LatencySummary) -> f64| {
+            floor.map_or("-".to_owned(), |f2| us(f(&f2.metrics.latency_total)))
+        };
+        t.push_record([
+            (k + 1).to_string(),
+            us(m.latency_total.p99_us),
+            us(m.latency_total.p999_us),
+            floor_us(|s| s.p99_us),
+            floor_us(|s| s.p999_us),
+            floor
+                .and_then(|f| f.run_p99_over_floor)
+                .map_or("-".to_owned(), |x| format!("{x:.1}×")),
+            r.monitor
+                .steal_ms
+                .map_or("?".to_owned(), |ms| format!("{ms:.0} ms")),
+            r.monitor
+                .others_cpu_mean_pct
+                .map_or("?".to_owned(), |pct| format!("{pct:.1} %")),
+            format!("{:.2} %", m.achieved_ratio * 100.0),
+            if r.verdict.passed { "pass" } else { "FAIL" }.to_owned(),
+        ]);
+    }
+    let mut out = format!(
+        "{} runs of '{}':\n",
+        reports.len(),
+        reports.first().map_or("", |r| r.profile.name.as_str())
+    );
+    out += &t.build().with(Style::sharp()).to_string();
+    out.push('\n');
+    out
+}
+
 /// A calibration as text: the floor's latency, rate and host figures.
 pub fn calibration_table(c: &CalibrationReport) -> String {
     let f = &c.floor;
@@ -430,8 +481,9 @@ pub fn calibration_table(c: &CalibrationReport) -> String {
     out
 }
 
+/// Reports with made-up figures, for tests of the output and the CLI.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
     use crate::load::floor::FloorReport;
     use crate::load::metrics::PerformanceMetrics;
@@ -440,7 +492,7 @@ mod tests {
     use crate::load::run::SCHEMA;
     use crate::load::sla::{Breach, Verdict};
 
-    fn summary(p99_us: f64) -> LatencySummary {
+    pub(crate) fn summary(p99_us: f64) -> LatencySummary {
         LatencySummary {
             count: 1000,
             mean_us: 10.0,
@@ -452,7 +504,7 @@ mod tests {
         }
     }
 
-    fn second(second: u64, max_us: f64) -> SecondSummary {
+    pub(crate) fn second(second: u64, max_us: f64) -> SecondSummary {
         SecondSummary {
             second,
             count: 1_000_500,
@@ -462,7 +514,7 @@ mod tests {
         }
     }
 
-    fn interval(end_s: f64, steal_ms: f64, harness_gap_us: f64) -> MonitorInterval {
+    pub(crate) fn interval(end_s: f64, steal_ms: f64, harness_gap_us: f64) -> MonitorInterval {
         MonitorInterval {
             end_s,
             wall_ms: 100.0,
@@ -482,7 +534,7 @@ mod tests {
         }
     }
 
-    fn metrics() -> PerformanceMetrics {
+    pub(crate) fn metrics() -> PerformanceMetrics {
         PerformanceMetrics {
             latency_total: summary(30.0),
             latency_queue: summary(25.0),
@@ -505,7 +557,7 @@ mod tests {
         }
     }
 
-    fn monitor() -> MonitorReport {
+    pub(crate) fn monitor() -> MonitorReport {
         MonitorReport {
             interval_ms: 100.0,
             samples: 61,
@@ -540,7 +592,7 @@ mod tests {
         }
     }
 
-    fn report(passed: bool) -> LoadReport {
+    pub(crate) fn report(passed: bool) -> LoadReport {
         LoadReport {
             schema: SCHEMA.to_owned(),
             kind: "run".to_owned(),
@@ -577,6 +629,14 @@ mod tests {
             },
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::report;
+    use super::*;
+    use crate::load::floor::FloorReport;
+    use crate::load::run::SCHEMA;
 
     #[test]
     fn table_shows_latency_floor_rate_resources_host_and_verdict() {
@@ -609,6 +669,23 @@ mod tests {
         );
         let failed = table(&report(false));
         assert!(failed.contains("SLA: FAIL (1 breach(es))\n  - p95_ms: p95 latency 150.000 ms"));
+    }
+
+    #[test]
+    fn the_runs_summary_puts_each_run_beside_its_floor() {
+        let mut second = report(false);
+        second.floor = None;
+        let text = runs_summary(&[report(true), second]);
+        assert!(text.starts_with("2 runs of 'quick':"), "{text}");
+        assert!(
+            text.contains("│ 1   │ 30.0 µs │ 50.0 ms │ 20.0 µs   │ 50.0 ms     │ 1.5×        │ 40 ms │ 2.5 %       │ 99.85 %  │ pass │"),
+            "{text}"
+        );
+        assert!(
+            text.contains("│ 2   │ 30.0 µs │ 50.0 ms │ -         │ -           │ -           │"),
+            "{text}"
+        );
+        assert!(text.contains("│ FAIL │"), "{text}");
     }
 
     #[test]
