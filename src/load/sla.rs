@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn the_cpu_check_judges_the_system_under_test_not_the_load_generator() {
-        // The producers spin: a process at 95 % of which 60 points are the harness's own threads
+        // A busy harness: a process at 95 % of which 60 points are the harness's own threads
         // has a system under test at 35 %, within the limit; the same SUT at 85 % breaches it.
         let mut busy_harness = monitor(95.0, 1);
         busy_harness.sut_cpu_mean_pct = 35.0;
