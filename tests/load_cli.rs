@@ -107,6 +107,13 @@ fn calibrate_reports_the_floor_alone_and_exits_0() {
     let m = &report["floor"]["metrics"];
     assert_eq!(m["completed"], m["planned"]);
     assert!(report["floor"]["run_p99_over_floor"].is_null());
+    // The calibration keeps the profile's whole window and warm-up.
+    let profile = &report["floor"]["profile"];
+    assert_eq!(
+        (profile["duration_s"].as_f64(), profile["warmup_s"].as_f64()),
+        (Some(0.3), Some(0.1))
+    );
+    assert_eq!(profile["name"], "quick floor");
 }
 
 #[test]

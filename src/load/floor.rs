@@ -149,9 +149,17 @@ impl FloorReport {
 /// 1 s.
 pub fn floor_profile(profile: &LoadProfile, seconds: f64) -> LoadProfile {
     LoadProfile {
-        name: format!("{} floor", profile.name),
         duration_s: profile.duration_s.min(seconds),
         warmup_s: profile.warmup_s.min(FLOOR_WARMUP_S),
+        ..calibration_profile(profile)
+    }
+}
+
+/// The floor's profile for a calibration on `profile`: the same schedule, its whole warm-up
+/// and window, one consumer.
+pub fn calibration_profile(profile: &LoadProfile) -> LoadProfile {
+    LoadProfile {
+        name: format!("{} floor", profile.name),
         shards: 1,
         ..profile.clone()
     }
@@ -202,6 +210,12 @@ mod tests {
             floor_profile(&short, 5.0).total(),
             Duration::from_millis(400)
         );
+        let c = calibration_profile(&LoadProfile {
+            shards: 4,
+            ..LoadProfile::full()
+        });
+        assert_eq!((c.duration_s, c.warmup_s, c.shards), (600.0, 30.0, 1));
+        assert_eq!(c.name, "full floor");
     }
 
     #[test]

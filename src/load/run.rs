@@ -122,7 +122,7 @@ pub fn calibrate(
         schema: SCHEMA.to_owned(),
         kind: "calibration".to_owned(),
         timestamp,
-        floor: floor::measure(profile, options, pool)?,
+        floor: floor::measure(&floor::calibration_profile(profile), options, pool)?,
     })
 }
 
