@@ -23,6 +23,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
+
 use super::generator::SendCounters;
 use super::metrics::Recorder;
 use super::monitor::{HarnessThreads, SampleLog};
@@ -225,7 +227,8 @@ impl Live {
                     Display::Lines { .. } => show(&format!("{line}\n")),
                 }
                 me.finish();
-            })?;
+            })
+            .context("cannot spawn the live status thread")?;
         Ok(Live { stop, handle })
     }
 

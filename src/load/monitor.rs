@@ -614,8 +614,6 @@ pub fn summarise(
 ) -> MonitorReport {
     let cores = cores.max(1);
     let min_ns = u64::try_from(interval.as_nanos() / 2).unwrap_or(u64::MAX);
-    // Gaps are per sample (the longest since the previous one), so a bound's interval takes the
-    // longest of every sample it absorbed.
     let first = samples
         .iter()
         .rposition(|s| s.at_ns <= warmup_ns)
@@ -641,6 +639,8 @@ pub fn summarise(
         ))
     };
     let mut series = Vec::with_capacity(bounds.len().saturating_sub(1));
+    // Gaps are per sample (the longest since the previous one), so an interval takes the
+    // longest of every sample it absorbed.
     let mut absorbed = samples.get(first + 1..).unwrap_or(&[]).iter().peekable();
     for w in bounds.windows(2) {
         let (a, b) = (&w[0], &w[1]);
