@@ -32,6 +32,7 @@ fn slow_consumer_grows_latency_but_not_the_schedule() {
         per_tick: Duration::from_micros(200),
         capacity: None,
         stall: None,
+        freeze: None,
     };
     let report = run_load(&p, &RunOptions::default(), pool(), |rec| {
         Ok(QueueTarget::start(rec, slow))
@@ -68,6 +69,7 @@ fn fast_consumer_meets_the_schedule_and_the_sla_latency() {
         per_tick: Duration::ZERO,
         capacity: None,
         stall: None,
+        freeze: None,
     };
     let report = run_load(&p, &RunOptions::default(), pool(), |rec| {
         Ok(QueueTarget::start(rec, fast))
@@ -90,6 +92,7 @@ fn back_pressure_shows_as_late_sends_and_a_rate_breach() {
         per_tick: Duration::from_micros(500),
         capacity: Some(16),
         stall: None,
+        freeze: None,
     };
     let report = run_load(&p, &RunOptions::default(), pool(), |rec| {
         Ok(QueueTarget::start(rec, blocking))

@@ -1,9 +1,13 @@
-//! A stalled system under test must fail the SLA, and a progressive run must stop after a
-//! failing quick run.
+//! A stalled system under test must fail the SLA, a progressive run must stop after a failing
+//! quick run, and a frozen process must show in the report at the second it happened.
+//!
+//! The tests take one lock: the freeze stops the whole test process, which would disturb any
+//! run going on beside it.
 
 mod load_support;
 
 use std::cell::RefCell;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use load_support::{pool, QueueTarget, Worker};
@@ -30,7 +34,14 @@ fn worker(stall: Option<(Duration, Duration)>) -> Worker {
         per_tick: Duration::ZERO,
         capacity: None,
         stall,
+        freeze: None,
     }
+}
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn alone() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A worker that stops for 300 ms, 150 ms into a 500 ms measured window.
@@ -43,6 +54,7 @@ fn stalled() -> Worker {
 
 #[test]
 fn a_stalled_engine_fails_the_sla() {
+    let _alone = alone();
     let report = run_load(&short("stall"), &RunOptions::default(), pool(), |rec| {
         Ok(QueueTarget::start(rec, stalled()))
     })
@@ -64,6 +76,7 @@ fn a_stalled_engine_fails_the_sla() {
 
 #[test]
 fn the_same_run_without_the_stall_passes_its_latency_checks() {
+    let _alone = alone();
     let report = run_load(&short("healthy"), &RunOptions::default(), pool(), |rec| {
         Ok(QueueTarget::start(rec, worker(None)))
     })
@@ -77,6 +90,7 @@ fn the_same_run_without_the_stall_passes_its_latency_checks() {
 
 #[test]
 fn progressive_stops_after_a_failing_quick_run() {
+    let _alone = alone();
     let ran = RefCell::new(Vec::new());
     let reports = progressive(
         &[short("quick"), short("full")],
@@ -100,6 +114,7 @@ fn progressive_stops_after_a_failing_quick_run() {
 
 #[test]
 fn progressive_runs_full_after_a_passing_quick_run() {
+    let _alone = alone();
     let ran = RefCell::new(Vec::new());
     // Judge failures and gross latency only: CPU, rate and fine latency on a shared test
     // machine are not ours.
@@ -130,4 +145,66 @@ fn progressive_runs_full_after_a_passing_quick_run() {
         "{:?}",
         reports[0].verdict
     );
+}
+
+#[test]
+fn a_frozen_process_shows_at_the_second_it_happened() {
+    let _alone = alone();
+    // The whole process stops for 300 ms when the tick planned at 1.8 s arrives: 1.3 s into the
+    // measured window (warm-up 0.5 s), so the freeze starts and ends in its second 1.
+    let p = LoadProfile {
+        name: "freeze".to_owned(),
+        rate: 20_000.0,
+        duration_s: 2.5,
+        warmup_s: 0.5,
+        ..short("freeze")
+    };
+    let frozen = Worker {
+        freeze: Some((Duration::from_millis(1_800), Duration::from_millis(300))),
+        ..worker(None)
+    };
+    let report = run_load(&p, &RunOptions::default(), pool(), |rec| {
+        Ok(QueueTarget::start(rec, frozen))
+    })
+    .unwrap();
+    let (m, mon) = (&report.metrics, &report.monitor);
+    let freeze_us = 250_000.0;
+
+    // Latency per second: only second 1 holds the ticks that waited out the freeze.
+    let spiked: Vec<u64> = m
+        .latency_per_second
+        .iter()
+        .filter(|s| s.max_us > freeze_us)
+        .map(|s| s.second)
+        .collect();
+    assert_eq!(spiked, [1], "{:#?}", m.latency_per_second);
+    let counted: u64 = m.latency_per_second.iter().map(|s| s.count).sum();
+    assert_eq!(counted, m.completed, "every measured tick is in one second");
+
+    // The monitor: the interval that saw the longest gaps, and the one the monitor itself
+    // overslept, end in the same second; both the producer and the worker saw the freeze.
+    let in_second_1 = |end_s: f64| end_s > 1.0 && end_s <= 2.0;
+    let by = |f: fn(&tickbench::load::monitor::MonitorInterval) -> f64| {
+        mon.series
+            .iter()
+            .max_by(|a, b| f(a).total_cmp(&f(b)))
+            .expect("intervals")
+    };
+    let harness = by(|i| i.harness_max_gap_us);
+    assert!(harness.harness_max_gap_us > freeze_us, "{harness:?}");
+    assert!(in_second_1(harness.end_s), "{harness:?}");
+    let sut = by(|i| i.sut_max_gap_us);
+    assert!(sut.sut_max_gap_us > freeze_us, "{sut:?}");
+    assert!(in_second_1(sut.end_s), "{sut:?}");
+    let overslept = by(|i| i.wall_ms);
+    assert!(overslept.wall_ms > 250.0, "{overslept:?}");
+    assert!(in_second_1(overslept.end_s), "{overslept:?}");
+    assert!(mon.harness_max_gap_us > freeze_us && mon.sut_max_gap_us > freeze_us);
+
+    // CPU never above all cores, whatever the freeze did to the sampling.
+    assert!(
+        mon.cpu_max_pct <= 100.0 && mon.sut_cpu_max_pct <= 100.0,
+        "{mon:#?}"
+    );
+    assert!(mon.series.iter().all(|i| i.cpu_pct <= 100.0), "{mon:#?}");
 }

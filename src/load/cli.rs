@@ -1,7 +1,7 @@
 //! `tickbench loadtest`: arguments ([`LoadtestArgs`]) and the command ([`run`]).
 //!
-//! Exit codes: `0` the SLA held, `1` it was breached, `2` bad input or a failure of the tool
-//! (map every `Err` from [`run`] to [`ERROR_EXIT_CODE`]).
+//! Exit codes: `0` the SLA held (or a calibration ran), `1` it was breached, `2` bad input or a
+//! failure of the tool (map every `Err` from [`run`] to [`ERROR_EXIT_CODE`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,25 +9,36 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::floor::DEFAULT_FLOOR_S;
+use super::live::display_for_stderr;
 use super::output::{self, Format};
-use super::profile::{LoadProfile, ProfileError};
-use super::run::{LoadReport, RunOptions};
+use super::profile::{LoadProfile, ProfileError, MAX_SECONDS};
+use super::run::{CalibrationReport, LoadReport, RunOptions};
 use super::sla::Sla;
 
 /// Exit code for a breached SLA.
 pub const BREACH_EXIT_CODE: u8 = 1;
 /// Exit code for bad input or a tool failure.
 pub const ERROR_EXIT_CODE: u8 = 2;
+/// Most runs `--repeat` makes.
+pub const MAX_REPEAT: u32 = 1000;
 
 /// Arguments of `tickbench loadtest`.
 #[derive(Clone, Debug, clap::Args)]
 #[command(after_help = "Examples:
-  tickbench loadtest                                 # quick profile: 6 s at 1 M ticks/s
+  tickbench loadtest                                 # 5 s floor, then quick: 6 s at 1 M ticks/s
   tickbench loadtest --rate 200000 --duration 30     # quick profile, other rate and length
   tickbench loadtest --profile my.toml --out run.json
   tickbench loadtest --progressive --format json     # quick, then full (10 min) if quick passed
+  tickbench loadtest --calibrate                     # this machine's floor only, no pipeline
+  tickbench loadtest --floor 0                       # no floor before the run
+  tickbench loadtest --repeat 5 --out runs.json      # five quick runs in a row, then a summary
 
-Exit status: 0 SLA held, 1 SLA breached, 2 bad input or error.")]
+The floor is the same schedule handed by the same producer to an empty consumer: what the
+machine and the harness alone cost. The report puts it beside the run's latency; the verdict
+is the SLA's alone.
+
+Exit status: 0 SLA held (or calibrated), 1 SLA breached, 2 bad input or error.")]
 pub struct LoadtestArgs {
     /// Load profile: `quick` (6 s), `full` (10 min 30 s) or a TOML/JSON profile file.
     #[arg(long, value_name = "quick|full|FILE")]
@@ -77,7 +88,29 @@ pub struct LoadtestArgs {
     /// SLA: smallest achieved / offered rate.
     #[arg(long, value_name = "RATIO", default_value_t = 0.99)]
     pub sla_min_rate: f64,
-    /// No live progress line on stderr.
+    /// Seconds of this machine's floor to measure before each run (at most the run's measured
+    /// window; 0 = none).
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = DEFAULT_FLOOR_S,
+        allow_negative_numbers = true
+    )]
+    pub floor: f64,
+    /// Measure only this machine's floor on the profile's schedule (its whole warm-up and
+    /// window, no pipeline) and report it; no SLA.
+    #[arg(long, conflicts_with = "progressive")]
+    pub calibrate: bool,
+    /// Run the profile this many times in a row (each with its own floor) and end with a
+    /// summary of all runs; every run is judged.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        conflicts_with_all = ["progressive", "calibrate"]
+    )]
+    pub repeat: u32,
+    /// No live status line on stderr.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -122,6 +155,28 @@ impl LoadtestArgs {
         Ok(p)
     }
 
+    /// How to run: the SLA, the status display, the floor.
+    pub fn options(&self) -> Result<RunOptions, ProfileError> {
+        if !(1..=MAX_REPEAT).contains(&self.repeat) {
+            return Err(ProfileError::Invalid {
+                field: "--repeat",
+                problem: format!("must be 1..={MAX_REPEAT}, got {}", self.repeat),
+            });
+        }
+        if !(self.floor.is_finite() && (0.0..=MAX_SECONDS).contains(&self.floor)) {
+            return Err(ProfileError::Invalid {
+                field: "--floor",
+                problem: format!("must be 0..={MAX_SECONDS} seconds, got {}", self.floor),
+            });
+        }
+        Ok(RunOptions {
+            sla: self.sla()?,
+            display: display_for_stderr(self.quiet),
+            floor_s: self.floor,
+            ..RunOptions::default()
+        })
+    }
+
     /// The SLA from the `--sla-*` flags.
     pub fn sla(&self) -> Result<Sla, ProfileError> {
         let check = |flag: &'static str, v: f64| {
@@ -148,30 +203,67 @@ impl LoadtestArgs {
     }
 }
 
-/// Runs `tickbench loadtest` against the tokio pipeline and the signal engine.
+/// Runs `tickbench loadtest` against the tokio pipeline and the signal engine (or, with
+/// `--calibrate`, measures the floor alone).
 pub fn run(args: LoadtestArgs) -> anyhow::Result<ExitCode> {
-    run_with(args, super::target::run_pipeline)
+    if args.calibrate {
+        calibrate_with(args, super::target::calibrate_floor)
+    } else {
+        run_with(args, super::target::run_pipeline)
+    }
+}
+
+/// `--calibrate` with the floor's runner supplied (tests use fakes): prints the floor, writes
+/// `--out`, returns exit code 0.
+pub fn calibrate_with(
+    args: LoadtestArgs,
+    calibrator: impl FnOnce(&LoadProfile, &RunOptions) -> anyhow::Result<CalibrationReport>,
+) -> anyhow::Result<ExitCode> {
+    let profiles = args.profiles()?;
+    let options = args.options()?;
+    if let Some(out) = &args.out {
+        check_out_path(out)?;
+    }
+    let profile = profiles.first().context("no profile to calibrate on")?;
+    let report = calibrator(profile, &options)
+        .with_context(|| format!("calibration on '{}' failed to run", profile.name))?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(args.format.render_calibration(&report)?.as_bytes())?;
+    match &args.out {
+        Some(out) if out.as_os_str() == "-" => {
+            stdout.write_all(output::calibration_json(&report)?.as_bytes())?
+        }
+        Some(out) => crate::fsio::write_atomic(out, output::calibration_json(&report)?.as_bytes())?,
+        None => {}
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// [`run`] with the runner of one profile supplied (tests use fakes). Prints the report(s) to
-/// stdout, writes `--out`, and returns exit code 0 or 1.
+/// stdout (with `--repeat`, then a summary of the runs), writes `--out`, and returns exit code
+/// 0 or 1.
 pub fn run_with(
     args: LoadtestArgs,
     runner: impl FnMut(&LoadProfile, &RunOptions) -> anyhow::Result<LoadReport>,
 ) -> anyhow::Result<ExitCode> {
     let profiles = args.profiles()?;
-    let options = RunOptions {
-        sla: args.sla()?,
-        progress: !args.quiet,
-        ..RunOptions::default()
-    };
+    let options = args.options()?;
     if let Some(out) = &args.out {
         check_out_path(out)?;
     }
-    let reports = progressive(&profiles, &options, runner)?;
+    let repeated = args.repeat > 1;
+    let reports = if repeated {
+        repeat(&profiles[0], args.repeat, &options, runner)?
+    } else {
+        progressive(&profiles, &options, runner)?
+    };
     let passed = reports.iter().all(|r| r.verdict.passed);
+    let array = args.progressive || repeated;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(args.format.render(&reports, args.progressive)?.as_bytes())?;
+    stdout.write_all(args.format.render(&reports, array)?.as_bytes())?;
+    if repeated && args.format == Format::Table {
+        stdout.write_all(output::runs_summary(&reports).as_bytes())?;
+    }
     if profiles.len() > reports.len() {
         writeln!(
             stdout,
@@ -181,11 +273,9 @@ pub fn run_with(
     }
     match &args.out {
         Some(out) if out.as_os_str() == "-" => {
-            stdout.write_all(output::json(&reports, args.progressive)?.as_bytes())?
+            stdout.write_all(output::json(&reports, array)?.as_bytes())?
         }
-        Some(out) => {
-            crate::fsio::write_atomic(out, output::json(&reports, args.progressive)?.as_bytes())?
-        }
+        Some(out) => crate::fsio::write_atomic(out, output::json(&reports, array)?.as_bytes())?,
         None => {}
     }
     Ok(if passed {
@@ -193,6 +283,21 @@ pub fn run_with(
     } else {
         ExitCode::from(BREACH_EXIT_CODE)
     })
+}
+
+/// Runs `profile` `times` times in a row, whatever the verdicts.
+pub fn repeat(
+    profile: &LoadProfile,
+    times: u32,
+    options: &RunOptions,
+    mut runner: impl FnMut(&LoadProfile, &RunOptions) -> anyhow::Result<LoadReport>,
+) -> anyhow::Result<Vec<LoadReport>> {
+    (1..=times)
+        .map(|k| {
+            runner(profile, options)
+                .with_context(|| format!("run {k} of '{}' failed to run", profile.name))
+        })
+        .collect()
 }
 
 /// Runs `profiles` in order and stops after the first one whose verdict is a failure.
@@ -277,6 +382,37 @@ mod tests {
         }
         let msg = args(&["--sla-p95-ms", "-1"]).sla().unwrap_err().to_string();
         assert!(msg.contains("--sla-p95-ms"), "{msg}");
+        for bad in ["-1", "NaN", "100000"] {
+            let msg = args(&["--floor", bad]).options().unwrap_err().to_string();
+            assert!(msg.contains("--floor") && msg.contains(bad), "{bad}: {msg}");
+        }
+    }
+
+    #[test]
+    fn the_floor_runs_by_default_and_quiet_turns_the_display_off() {
+        let o = args(&["--quiet"]).options().unwrap();
+        assert_eq!(o.floor_s, DEFAULT_FLOOR_S);
+        assert_eq!(o.display, crate::load::live::Display::Off);
+        assert_eq!(args(&["--floor", "0"]).options().unwrap().floor_s, 0.0);
+        assert!(Cli::try_parse_from(["loadtest", "--calibrate", "--progressive"]).is_err());
+        assert!(Cli::try_parse_from(["loadtest", "--repeat", "2", "--progressive"]).is_err());
+        let msg = args(&["--repeat", "0"]).options().unwrap_err().to_string();
+        assert!(msg.contains("--repeat") && msg.contains("got 0"), "{msg}");
+    }
+
+    #[test]
+    fn repeat_runs_every_time_even_after_a_breach() {
+        let mut runs = 0;
+        let reports = repeat(&LoadProfile::quick(), 3, &RunOptions::default(), |p, _| {
+            runs += 1;
+            anyhow::ensure!(runs < 3, "third run breaks");
+            let mut r = crate::load::output::fixtures::report(runs == 1);
+            r.profile = p.clone();
+            Ok(r)
+        });
+        let err = reports.unwrap_err();
+        assert_eq!(runs, 3);
+        assert!(format!("{err:#}").contains("run 3 of 'quick'"), "{err:#}");
     }
 
     #[test]

@@ -11,16 +11,28 @@
 //! releases, as one batch, every tick whose planned time has passed (up to [`MAX_BATCH`]); if
 //! nothing is due it waits for the next *release point*: the first point of the grid
 //! `t0 + k · release_interval` (the profile's `release_interval_us`) at or after the next
-//! planned time, or that planned time itself when the interval is 0. It sleeps until shortly
-//! before it (with the thread's timer slack cut to 1 µs, so the sleep ends on time) and spins
-//! the rest. At 1 M ticks/s a producer that released every tick at its own time would hand
-//! the pipeline a million one-tick batches a second, each waking a shard; on this 2-core
-//! machine that put the quick profile's p99 at 0.5–1.5 ms. On the default 10 µs grid it hands
-//! over 10-tick batches: on 2026-11-28 the p99 was 49–98 µs in fifteen runs, and in five
-//! earlier runs that day 51–165 µs in four and 0.8 ms in one that caught the VM's
-//! multi-millisecond stalls (README, "Load test"). Each
-//! tick's latency still counts from its own planned time, so the wait for the release point
-//! (5 µs on average) is measured, not hidden.
+//! planned time, or that planned time itself when the interval is 0. At 1 M ticks/s a producer
+//! that released every tick at its own time would hand the pipeline a million one-tick batches a
+//! second, each waking a shard; on the default 10 µs grid it hands over ~10-tick batches. Each
+//! tick's latency still counts from its own planned time, so the wait for the release point is
+//! measured, not hidden.
+//!
+//! # Sleeping, not spinning
+//!
+//! The producer *sleeps* until its release point (a timed sleep, with the thread's timer slack
+//! cut to 1 µs), spinning only when less than [`SPIN_BELOW`] remains. A sleep ends some µs late
+//! (5–10 µs on these VMs), which adds that much to the median; a spin would be exact. But a
+//! producer that spins is a thread that never leaves its CPU, and on a 2-core machine the
+//! pipeline's worker then has to share that CPU whenever anything else runs on the other one (a
+//! compiler, another test, a daemon): the scheduler time-slices the two in millisecond slices,
+//! and every tick waits for the producer's slice to end. That was the quick profile's p99 of
+//! 2–5 ms with a service time of a few µs and the full rate achieved: in 45 alternating runs on
+//! a 2-vCPU VM with one CPU taken by another process, the per-second p99 was 4.2 ms (median)
+//! with a spinning producer, for the pipeline and for the floor alike, and 116 µs (floor 87 µs)
+//! with a sleeping one; pinning the producer and the worker to separate CPUs (9.5 ms) or
+//! keeping the worker awake by spinning before it parks (4.6 ms) did not help. A sleeping
+//! producer leaves its CPU to the worker, and the scheduler wakes it promptly because it uses
+//! little CPU.
 //!
 //! The system under test is reached through the small [`Target`] / [`Submitter`] traits, so the
 //! same generator drives the tokio pipeline ([`super::target::PipelineTarget`]) and the
@@ -36,7 +48,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use super::metrics::{nanos_since, new_histogram};
-use super::monitor::HarnessThreads;
+use super::monitor::{Gaps, HarnessThreads};
 use super::profile::LoadProfile;
 use crate::engine::tick::Tick;
 
@@ -44,9 +56,10 @@ use crate::engine::tick::Tick;
 pub const MAX_BATCH: usize = 4096;
 /// A tick released more than this after its planned time counts as a late send.
 pub const DEFAULT_LATE_THRESHOLD: Duration = Duration::from_millis(1);
-/// The last stretch before a release point is spun rather than slept: a sleep ends a few µs
-/// late even with the timer slack at 1 µs (more in a VM).
-const SPIN_LAST: Duration = Duration::from_micros(10);
+/// Less time than this before a release point is spun rather than slept: a sleep costs a
+/// system call and a timer wake-up, several µs in a VM. Anything longer is slept (see the
+/// module docs for why not to spin).
+pub const SPIN_BELOW: Duration = Duration::from_micros(2);
 
 /// The system under test refused a submit (e.g. it was shut down).
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +244,7 @@ pub struct LoadGenerator {
     late_threshold: Duration,
     counters: Arc<SendCounters>,
     harness: HarnessThreads,
+    gaps: Gaps,
 }
 
 impl LoadGenerator {
@@ -244,7 +258,14 @@ impl LoadGenerator {
             late_threshold: DEFAULT_LATE_THRESHOLD,
             counters: Arc::default(),
             harness: HarnessThreads::default(),
+            gaps: Gaps::default(),
         }
+    }
+
+    /// Notes the producers' gaps (how late each wake-up came) in `gaps`, for the monitor.
+    pub fn gaps(mut self, gaps: Gaps) -> Self {
+        self.gaps = gaps;
+        self
     }
 
     /// Registers the producer threads with `harness`, so the monitor can tell their CPU from
@@ -283,6 +304,7 @@ impl LoadGenerator {
                     late_ns: u64::try_from(self.late_threshold.as_nanos()).unwrap_or(u64::MAX),
                     counters: Arc::clone(&self.counters),
                     harness: self.harness.clone(),
+                    gaps: self.gaps.clone(),
                 };
                 std::thread::Builder::new()
                     .name(format!("load-producer-{producer}"))
@@ -315,6 +337,7 @@ struct ProducerJob {
     late_ns: u64,
     counters: Arc<SendCounters>,
     harness: HarnessThreads,
+    gaps: Gaps,
 }
 
 impl ProducerJob {
@@ -324,15 +347,22 @@ impl ProducerJob {
         let mut report = SendReport::empty();
         let mut batch: Vec<Tick> = Vec::with_capacity(MAX_BATCH);
         let mut next_tick = self.pool_offset % self.pool.len();
+        // When the producer was last ready to go on (its release point after a wait, the end of
+        // its submit after a release): how late it then woke is its gap.
+        let mut ready_ns = None;
         while let Some(next) = self.schedule.peek() {
             let now = Instant::now();
             let now_ns = nanos_since(self.t0, now);
+            if let Some(ready) = ready_ns {
+                self.gaps.harness(now_ns.saturating_sub(ready));
+            }
             if next > now_ns {
                 let release_at = match self.release_ns {
                     0 => next,
                     grid => next.div_ceil(grid).saturating_mul(grid),
                 };
                 wait_until(self.t0 + Duration::from_nanos(release_at));
+                ready_ns = Some(release_at);
                 continue;
             }
             let mut measured_in_batch = 0;
@@ -368,6 +398,7 @@ impl ProducerJob {
                 Err(_) => report.errors += batch.len() as u64,
             }
             report.last_send_ns = nanos_since(self.t0, Instant::now());
+            ready_ns = Some(report.last_send_ns);
             batch.clear();
         }
         me.finish();
@@ -375,23 +406,25 @@ impl ProducerJob {
     }
 }
 
-/// Sleeps until shortly before `deadline`, then spins until it.
+/// Waits until `deadline`: sleeps, or spins if less than [`SPIN_BELOW`] remains.
 fn wait_until(deadline: Instant) {
     let now = Instant::now();
     if deadline <= now {
         return;
     }
     let left = deadline - now;
-    if left > SPIN_LAST {
-        std::thread::sleep(left - SPIN_LAST);
+    if left >= SPIN_BELOW {
+        // Sleeps at least `left`: it never returns before the deadline.
+        std::thread::sleep(left);
+        return;
     }
     while Instant::now() < deadline {
         std::hint::spin_loop();
     }
 }
 
-/// Cuts this thread's timer slack from Linux's default 50 µs to 1 µs, so that a short sleep
-/// before a release point ends when asked rather than up to 50 µs later. Only a hint: where it
+/// Cuts this thread's timer slack from Linux's default 50 µs to 1 µs, so that a sleep until a
+/// release point ends when asked rather than up to 50 µs later. Only a hint: where it
 /// fails or is unavailable, sleeps simply end later and the extra latency is measured.
 fn cut_timer_slack() {
     #[cfg(target_os = "linux")]
@@ -467,6 +500,41 @@ mod tests {
             report.lag.value_at_quantile(0.5) <= 200_000 + 100_000,
             "{:?}",
             report.lag.value_at_quantile(0.5)
+        );
+    }
+
+    #[test]
+    fn waiting_never_ends_before_the_deadline() {
+        for wait in [Duration::from_nanos(500), Duration::from_micros(30)] {
+            for _ in 0..50 {
+                let deadline = Instant::now() + wait;
+                wait_until(deadline);
+                assert!(Instant::now() >= deadline, "{wait:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_waiting_producer_leaves_its_cpu_to_others() {
+        // 100 000 ticks/s on a 10 µs grid: a release every 10 µs. A producer that spun between
+        // them would use a whole core for the 300 ms; a sleeping one uses a fraction of it.
+        let p = profile(100_000.0, 0.3, 0, 0.0);
+        let harness = HarnessThreads::default();
+        let target = Counting::default();
+        let pool =
+            crate::engine::tick::MarketGenerator::new(crate::engine::tick::MarketConfig::new(1, 4))
+                .take_vec(64);
+        let started = Instant::now();
+        let report = LoadGenerator::new(p, pool)
+            .harness(harness.clone())
+            .run(&target, started);
+        let wall = started.elapsed().as_nanos() as f64;
+        assert_eq!(report.sent, 30_000);
+        let share = harness.cpu_ns() as f64 / wall;
+        assert!(
+            share < 0.6,
+            "the producer used {:.0} % of a core",
+            share * 100.0
         );
     }
 

@@ -1,28 +1,32 @@
-//! One load run from start to verdict: [`run_load`] wires the generator, the target, the
-//! recorder, the monitor and the progress line together and returns a [`LoadReport`].
+//! One load run from start to verdict: [`run_load`] measures the machine's floor (if asked),
+//! wires the generator, the target, the recorder, the monitor and the live status line
+//! together, and returns a [`LoadReport`]; [`calibrate`] measures the floor alone.
 
-use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::generator::{LoadGenerator, SendCounters, Target, DEFAULT_LATE_THRESHOLD};
+use super::floor::{self, FloorReport};
+use super::generator::{LoadGenerator, Target, DEFAULT_LATE_THRESHOLD};
+use super::live::{Display, Live, Sources};
 use super::metrics::{LatencySummary, PerformanceMetrics, Recorder};
 use super::monitor::{HarnessThreads, MonitorReport, PerformanceMonitor, DEFAULT_INTERVAL};
 use super::profile::LoadProfile;
 use super::sla::{Sla, Verdict};
 use crate::engine::tick::Tick;
 
-/// The `schema` field of every JSON load report.
-pub const SCHEMA: &str = "tickbench.loadtest.v1";
+/// The `schema` field of every JSON load report (the layout is documented in
+/// [`super::output`]).
+pub const SCHEMA: &str = "tickbench.loadtest.v2";
 
-/// Everything about one run: what was offered, what was measured, and the verdict.
+/// Everything about one run: what was offered, what was measured, the machine's floor, and the
+/// verdict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoadReport {
     /// Always [`SCHEMA`].
     pub schema: String,
+    /// Always `run`.
+    pub kind: String,
     /// When the run started, RFC 3339 UTC.
     pub timestamp: String,
     /// The profile that was run.
@@ -31,10 +35,25 @@ pub struct LoadReport {
     pub sla: Sla,
     /// Latency, rate and losses.
     pub metrics: PerformanceMetrics,
-    /// CPU and memory.
+    /// CPU, memory, steal, context switches and gaps.
     pub monitor: MonitorReport,
-    /// Pass or fail, with every breach.
+    /// The machine's floor measured just before the run (`null` if not measured).
+    pub floor: Option<FloorReport>,
+    /// Pass or fail, with every breach (the floor never changes it).
     pub verdict: Verdict,
+}
+
+/// The floor alone (`tickbench loadtest --calibrate`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationReport {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Always `calibration`.
+    pub kind: String,
+    /// When the calibration started, RFC 3339 UTC.
+    pub timestamp: String,
+    /// The floor.
+    pub floor: FloorReport,
 }
 
 /// How to run (everything that is not the offered load).
@@ -46,17 +65,22 @@ pub struct RunOptions {
     pub monitor_interval: Duration,
     /// A tick released later than this after its planned time is a late send.
     pub late_threshold: Duration,
-    /// Print a live progress line to stderr (once a second).
-    pub progress: bool,
+    /// The live status line on stderr.
+    pub display: Display,
+    /// Seconds of the machine's floor to measure before the run (at most the run's own
+    /// measured window); 0 = none.
+    pub floor_s: f64,
 }
 
 impl Default for RunOptions {
+    /// Default SLA and intervals, no display, no floor.
     fn default() -> Self {
         RunOptions {
             sla: Sla::default(),
             monitor_interval: DEFAULT_INTERVAL,
             late_threshold: DEFAULT_LATE_THRESHOLD,
-            progress: false,
+            display: Display::Off,
+            floor_s: 0.0,
         }
     }
 }
@@ -65,8 +89,45 @@ impl Default for RunOptions {
 const START_DELAY: Duration = Duration::from_millis(20);
 
 /// Runs `profile` against the target `build` makes (it gets the run's [`Recorder`] and must
-/// report every processed batch to it), sending copies of `pool`'s ticks.
+/// report every processed batch to it), sending copies of `pool`'s ticks. With
+/// `options.floor_s > 0` the machine's floor is measured first, on the same schedule (see
+/// [`super::floor`]), and reported beside the run.
 pub fn run_load<T: Target>(
+    profile: &LoadProfile,
+    options: &RunOptions,
+    pool: Vec<Tick>,
+    build: impl FnOnce(Recorder) -> anyhow::Result<T>,
+) -> anyhow::Result<LoadReport> {
+    profile.validate()?;
+    let floor = if options.floor_s > 0.0 {
+        let floor_profile = floor::floor_profile(profile, options.floor_s);
+        Some(floor::measure(&floor_profile, options, pool.clone())?)
+    } else {
+        None
+    };
+    let mut report = run_once(profile, options, pool, build)?;
+    report.floor = floor.map(|f| f.compared_with(&report.metrics));
+    Ok(report)
+}
+
+/// Measures the machine's floor on `profile` as given (its whole warm-up and window).
+pub fn calibrate(
+    profile: &LoadProfile,
+    options: &RunOptions,
+    pool: Vec<Tick>,
+) -> anyhow::Result<CalibrationReport> {
+    profile.validate()?;
+    let timestamp = rfc3339_utc(SystemTime::now());
+    Ok(CalibrationReport {
+        schema: SCHEMA.to_owned(),
+        kind: "calibration".to_owned(),
+        timestamp,
+        floor: floor::measure(&floor::calibration_profile(profile), options, pool)?,
+    })
+}
+
+/// One run of `profile` against the target `build` makes, without a floor.
+pub fn run_once<T: Target>(
     profile: &LoadProfile,
     options: &RunOptions,
     pool: Vec<Tick>,
@@ -80,34 +141,37 @@ pub fn run_load<T: Target>(
     let recorder = Recorder::new(t0, warmup_ns, profile.shards as usize);
     let target = build(recorder.clone())?;
     let harness = HarnessThreads::default();
+    let gaps = recorder.gaps();
     let generator = LoadGenerator::new(profile.clone(), pool)
         .late_threshold(options.late_threshold)
-        .harness(harness.clone());
+        .harness(harness.clone())
+        .gaps(gaps.clone());
     let monitor = PerformanceMonitor::start(
         options.monitor_interval,
         t0,
         profile.warmup(),
         harness.clone(),
+        gaps,
     )?;
-    let progress = options.progress.then(|| {
-        Progress::start(
-            profile,
-            t0,
-            generator.counters(),
-            recorder.clone(),
-            harness.clone(),
-        )
-    });
+    let live = Live::start(
+        profile,
+        t0,
+        options.display,
+        Sources {
+            counters: generator.counters(),
+            recorder: recorder.clone(),
+            log: monitor.log(),
+            harness,
+        },
+    )?;
 
     let sent = generator.run(&target, t0);
     // The monitor covers the load itself: stopped before the drain and the teardown, which
     // would otherwise show as CPU without load and as memory given back.
+    live.stop();
     let monitor = monitor.stop();
     let stats = target.shutdown();
     let drained_ns = super::metrics::nanos_since(t0, Instant::now());
-    if let Some(progress) = progress {
-        progress.stop();
-    }
 
     let (latency, warmup_completed) = recorder.merged();
     let completed = latency.total.len();
@@ -138,87 +202,24 @@ pub fn run_load<T: Target>(
             .saturating_sub(completed + warmup_completed + stats.dropped),
         signals: recorder.signals(),
         wall_s: drained_ns as f64 / 1e9,
+        latency_per_second: recorder.seconds(),
     };
     let verdict = options.sla.judge(&metrics, &monitor);
     Ok(LoadReport {
         schema: SCHEMA.to_owned(),
+        kind: "run".to_owned(),
         timestamp,
         profile: profile.clone(),
         sla: options.sla.clone(),
         metrics,
         monitor,
+        floor: None,
         verdict,
     })
 }
 
 fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// The live progress line: elapsed, send rate and p99 of the last second, on stderr.
-struct Progress {
-    stop: Arc<AtomicBool>,
-    handle: std::thread::JoinHandle<()>,
-}
-
-impl Progress {
-    fn start(
-        profile: &LoadProfile,
-        t0: Instant,
-        counters: Arc<SendCounters>,
-        recorder: Recorder,
-        harness: HarnessThreads,
-    ) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let name = profile.name.clone();
-        let total = profile.total().as_secs_f64();
-        let handle = std::thread::spawn(move || {
-            let me = harness.register_current();
-            let tty = std::io::stderr().is_terminal();
-            let mut last_sent = 0;
-            let mut last = Instant::now();
-            let mut k = 1;
-            while !flag.load(Ordering::Acquire) {
-                std::thread::park_timeout(Duration::from_secs(1));
-                let now = Instant::now();
-                if now < last + Duration::from_secs(1) && !flag.load(Ordering::Acquire) {
-                    continue;
-                }
-                let sent = counters.sent.load(Ordering::Relaxed);
-                let rate = (sent - last_sent) as f64 / (now - last).as_secs_f64();
-                let p99 = LatencySummary::from_histogram(&recorder.take_interval()).p99_us;
-                let elapsed = now.saturating_duration_since(t0).as_secs_f64();
-                let line = format!(
-                    "[{name}] {elapsed:6.1}/{total:.0} s  sending {rate:>10.0}/s  p99 {p99:>10.1} µs  signals {}",
-                    recorder.signals()
-                );
-                // Progress is best effort: a closed stderr must not stop the run.
-                let mut err = std::io::stderr().lock();
-                let _ = if tty {
-                    write!(err, "\r{line}\x1b[K")
-                } else if k % 10 == 0 {
-                    writeln!(err, "{line}")
-                } else {
-                    Ok(())
-                };
-                k += 1;
-                last_sent = sent;
-                last = now;
-            }
-            if tty {
-                let _ = writeln!(std::io::stderr());
-            }
-            me.finish();
-        });
-        Progress { stop, handle }
-    }
-
-    fn stop(self) {
-        self.stop.store(true, Ordering::Release);
-        self.handle.thread().unpark();
-        let _ = self.handle.join();
-    }
 }
 
 /// Formats a time as RFC 3339 UTC with seconds, e.g. `2026-11-27T22:11:37Z` (the same format

@@ -192,6 +192,7 @@ mod tests {
             lost: 0,
             signals: 0,
             wall_s: 1.0,
+            latency_per_second: Vec::new(),
         }
     }
 
@@ -210,12 +211,24 @@ mod tests {
             rss_max_bytes: 1 << 20,
             rss_growth_bytes: growth_mib << 20,
             self_cpu_pct: 0.01,
+            steal_ms: Some(0.0),
+            steal_pct: Some(0.0),
+            steal_max_pct: Some(0.0),
+            others_cpu_mean_pct: Some(0.0),
+            others_cpu_max_pct: Some(0.0),
+            sut_switches: 0,
+            harness_switches: 0,
+            sut_wait_ms: Some(0.0),
+            harness_wait_ms: Some(0.0),
+            sut_max_gap_us: 0.0,
+            harness_max_gap_us: 0.0,
+            series: Vec::new(),
         }
     }
 
     #[test]
     fn the_cpu_check_judges_the_system_under_test_not_the_load_generator() {
-        // The producers spin: a process at 95 % of which 60 points are the harness's own threads
+        // A busy harness: a process at 95 % of which 60 points are the harness's own threads
         // has a system under test at 35 %, within the limit; the same SUT at 85 % breaches it.
         let mut busy_harness = monitor(95.0, 1);
         busy_harness.sut_cpu_mean_pct = 35.0;

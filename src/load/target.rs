@@ -15,7 +15,7 @@ use anyhow::Context;
 use super::generator::{SubmitError, Submitter, Target, TargetStats};
 use super::metrics::Recorder;
 use super::profile::LoadProfile;
-use super::run::{run_load, LoadReport, RunOptions};
+use super::run::{calibrate, run_load, CalibrationReport, LoadReport, RunOptions};
 use crate::engine::pipeline::{Pipeline, PipelineConfig, Producer, SignalSink};
 use crate::engine::signal::Signal;
 use crate::engine::tick::{MarketConfig, MarketGenerator, Tick};
@@ -53,17 +53,23 @@ impl PipelineTarget {
         workers: usize,
         sink: S,
     ) -> anyhow::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers.max(1))
-            .thread_name("load-shard")
-            .build()
-            .context("cannot start the tokio runtime for the pipeline")?;
+        let runtime = runtime(workers, "load-shard")?;
         let pipeline = {
             let _guard = runtime.enter();
             Pipeline::start(cfg, sink).context("cannot start the pipeline")?
         };
         Ok(PipelineTarget { runtime, pipeline })
     }
+}
+
+/// The multi-thread runtime the pipeline runs on, with `workers` worker threads named `name`.
+/// The floor ([`super::floor`]) runs on one built here too, so both hand batches over alike.
+pub fn runtime(workers: usize, name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers.max(1))
+        .thread_name(name)
+        .build()
+        .with_context(|| format!("cannot start the tokio runtime for {name}"))
 }
 
 impl Submitter for PipelineSubmitter {
@@ -123,4 +129,12 @@ pub fn run_pipeline(profile: &LoadProfile, options: &RunOptions) -> anyhow::Resu
             RecorderSink(recorder),
         )
     })
+}
+
+/// Measures the machine's floor on `profile`'s schedule (no pipeline; see [`super::floor`]).
+pub fn calibrate_floor(
+    profile: &LoadProfile,
+    options: &RunOptions,
+) -> anyhow::Result<CalibrationReport> {
+    calibrate(profile, options, tick_pool(profile))
 }

@@ -1,5 +1,6 @@
 //! Test targets for the load harness: a single worker thread behind a queue, with a chosen
-//! service time, optional back-pressure and an optional stall.
+//! service time, optional back-pressure, an optional stall of the worker and an optional
+//! freeze of the whole process.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -17,6 +18,9 @@ pub struct Worker {
     pub capacity: Option<usize>,
     /// Stall once for this long when the first tick planned at or after `stall_at` arrives.
     pub stall: Option<(Duration, Duration)>,
+    /// `(at, how_long)`: freeze the whole process (SIGSTOP, then SIGCONT from a helper
+    /// process) once, when the first tick planned at or after `at` arrives.
+    pub freeze: Option<(Duration, Duration)>,
 }
 
 enum Tx {
@@ -58,7 +62,14 @@ impl QueueTarget {
         let handle = std::thread::spawn(move || {
             let mut processed = 0u64;
             let mut stall = worker.stall;
+            let mut freeze = worker.freeze;
             for (ticks, _sent) in rx {
+                if let Some((at, how_long)) = freeze {
+                    if ticks.iter().any(|t| t.ts_ns >= at.as_nanos() as u64) {
+                        freeze_process(how_long);
+                        freeze = None;
+                    }
+                }
                 let dequeued = Instant::now();
                 if let Some((at, how_long)) = stall {
                     if ticks.iter().any(|t| t.ts_ns >= at.as_nanos() as u64) {
@@ -107,6 +118,27 @@ impl Target for QueueTarget {
             processed,
             dropped: 0,
         }
+    }
+}
+
+/// Stops every thread of this process for about `how_long`, as a debugger, `kill -STOP` or a
+/// hypervisor would: a helper process sends SIGCONT after the pause. Does nothing if the helper
+/// cannot be started (then nobody would wake the process up).
+pub fn freeze_process(how_long: Duration) {
+    let pid = std::process::id();
+    let waker = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "sleep {}; kill -CONT {pid}",
+            how_long.as_secs_f64()
+        ))
+        .spawn();
+    if let Ok(mut waker) = waker {
+        // SAFETY: kill with our own pid and a valid signal number has no memory effects.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGSTOP);
+        }
+        let _ = waker.wait();
     }
 }
 
