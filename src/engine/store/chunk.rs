@@ -117,7 +117,13 @@ fn corrupt(message: String) -> rusqlite::Error {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use rusqlite::Connection;
+
     use super::*;
+    use crate::engine::store::schema::check_and_upgrade;
+    use crate::engine::store::MAX_TS_NS;
 
     #[test]
     fn kind_round_trips_every_side_and_reason() {
@@ -127,5 +133,109 @@ mod tests {
             }
         }
         assert_eq!(decode_kind(9), None);
+    }
+
+    #[test]
+    fn rows_round_trip_through_a_chunk_bit_for_bit() {
+        let (buy, sell) = (Side::Buy, Side::Sell);
+        let (macd, bollinger) = (Reason::MacdCrossRsi, Reason::BollingerBreakout);
+        let rows = [
+            (0, 0, encode_kind(buy, macd), 0.0),
+            (
+                1_700_000_000_000_000_000,
+                41,
+                encode_kind(sell, bollinger),
+                -0.0,
+            ),
+            (
+                MAX_TS_NS,
+                i64::MAX,
+                encode_kind(sell, macd),
+                f64::MIN_POSITIVE,
+            ),
+            (MAX_TS_NS, 7, encode_kind(buy, bollinger), f64::NAN),
+        ];
+        let mut data = Vec::new();
+        for &(ts, seq, kind, strength) in &rows {
+            push_row(&mut data, ts, seq, kind, strength);
+        }
+        assert_eq!(data.len(), rows.len() * CHUNK_ROW_BYTES);
+        let decoded: Vec<(u64, u64, Signal)> = chunk_rows(&data)
+            .unwrap()
+            .map(|row| decode_row(9, row).unwrap())
+            .collect();
+        assert_eq!(decoded.len(), rows.len());
+        for (&(ts, seq, kind, strength), (got_ts, got_seq, signal)) in rows.iter().zip(decoded) {
+            assert_eq!((got_ts, got_seq), (ts, seq as u64));
+            assert_eq!((signal.symbol, signal.ts_ns), (9, ts));
+            assert_eq!(encode_kind(signal.side, signal.reason), kind);
+            assert_eq!(signal.strength.to_bits(), strength.to_bits());
+        }
+    }
+
+    #[test]
+    fn a_damaged_chunk_is_refused_as_corrupt() {
+        let is_corrupt = |e: rusqlite::Error| {
+            e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt)
+        };
+        let mut data = Vec::new();
+        push_row(
+            &mut data,
+            5,
+            1,
+            encode_kind(Side::Buy, Reason::MacdCrossRsi),
+            0.5,
+        );
+        push_row(
+            &mut data,
+            6,
+            2,
+            encode_kind(Side::Sell, Reason::MacdCrossRsi),
+            0.25,
+        );
+        // Not a whole number of rows.
+        assert!(is_corrupt(chunk_rows(&data[..data.len() - 1]).unwrap_err()));
+        // A kind that no version writes, in the second row.
+        data[CHUNK_ROW_BYTES + 16] = 4;
+        let mut rows = chunk_rows(&data).unwrap();
+        assert!(decode_row(1, rows.next().unwrap()).is_ok());
+        assert!(is_corrupt(decode_row(1, rows.next().unwrap()).unwrap_err()));
+    }
+
+    #[test]
+    fn a_written_chunk_holds_its_bounds_count_and_rows() {
+        let conn = Connection::open_in_memory().unwrap();
+        check_and_upgrade(&conn, Path::new(":memory:")).unwrap();
+        let rows = [(100, 0, 0, 0.5), (100, 1, 1, 0.75), (250, 2, 3, 1.0)];
+        let mut data = Vec::new();
+        let mut insert = conn.prepare(INSERT_CHUNK).unwrap();
+        let span = write_chunk(&mut insert, &mut data, 7, rows.into_iter()).unwrap();
+        assert_eq!(span, 150);
+        let mut stmt = conn
+            .prepare("SELECT symbol, first_ts, last_ts, rows, data FROM signal_chunks")
+            .unwrap();
+        let mut found = stmt.query([]).unwrap();
+        let chunk = found.next().unwrap().unwrap();
+        let bounds: (SymbolId, i64, i64, i64) = (
+            chunk.get(0).unwrap(),
+            chunk.get(1).unwrap(),
+            chunk.get(2).unwrap(),
+            chunk.get(3).unwrap(),
+        );
+        assert_eq!(bounds, (7, 100, 250, 3));
+        let keys: Vec<(u64, u64)> = chunk_rows(chunk_data(chunk, 4).unwrap())
+            .unwrap()
+            .map(|row| decode_row(7, row).map(|(ts, seq, _)| (ts, seq)).unwrap())
+            .collect();
+        assert_eq!(keys, [(100, 0), (100, 1), (250, 2)]);
+        assert!(found.next().unwrap().is_none());
+        // Data that is not a blob is refused as corrupt.
+        let mut text = conn.prepare("SELECT 'text'").unwrap();
+        let mut found = text.query([]).unwrap();
+        let err = chunk_data(found.next().unwrap().unwrap(), 0).unwrap_err();
+        assert_eq!(
+            err.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt)
+        );
     }
 }

@@ -163,3 +163,88 @@ pub(super) fn count(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
 fn clamp_ts(ts_ns: u64) -> i64 {
     ts_ns.min(MAX_TS_NS) as i64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::signal::Reason;
+    use crate::engine::store::SignalStore;
+
+    fn batch(symbol: SymbolId, times: impl IntoIterator<Item = u64>) -> Vec<Signal> {
+        times
+            .into_iter()
+            .map(|ts_ns| Signal {
+                symbol,
+                ts_ns,
+                side: if ts_ns % 2 == 0 {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                },
+                strength: ts_ns as f64,
+                reason: Reason::MacdCrossRsi,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn queries_read_no_chunk_they_do_not_need() {
+        // Two full chunks of symbol 1, [0, 64) and [100, 164); the older one is then damaged, so
+        // a query that reads it fails.
+        let mut store = SignalStore::open_in_memory().unwrap();
+        store.insert_signals(&batch(1, 0..64)).unwrap();
+        store.insert_signals(&batch(1, 100..164)).unwrap();
+        store
+            .conn
+            .execute(
+                "UPDATE signal_chunks SET data = x'00' WHERE last_ts = 63",
+                [],
+            )
+            .unwrap();
+        let conn = &store.conn;
+        let newest: Vec<u64> = latest(conn, 1, 64)
+            .unwrap()
+            .iter()
+            .map(|s| s.ts_ns)
+            .collect();
+        assert_eq!(newest, (100..164).rev().collect::<Vec<u64>>());
+        assert!(
+            latest(conn, 1, 65).is_err(),
+            "the 65th newest is in the damaged chunk"
+        );
+        assert_eq!(range(conn, 1, 100, 1_000).unwrap(), batch(1, 100..164));
+        assert!(
+            range(conn, 1, 63, 1_000).is_err(),
+            "the window reaches the damaged chunk"
+        );
+        let sums = aggregates(conn, 100, 1_000).unwrap();
+        assert_eq!(sums.iter().map(|a| a.count).sum::<u64>(), 64);
+        assert!(aggregates(conn, 0, 1_000).is_err());
+    }
+
+    #[test]
+    fn bounds_past_the_storable_maximum_reach_the_end_and_empty_windows_read_nothing() {
+        let mut store = SignalStore::open_in_memory().unwrap();
+        let signals = batch(2, [5, MAX_TS_NS - 1]);
+        store.insert_signals(&signals).unwrap();
+        let ticks: Vec<Tick> = [5, MAX_TS_NS - 1]
+            .map(|ts_ns| Tick {
+                ts_ns,
+                price: 1.5,
+                symbol: 2,
+                size: 3,
+            })
+            .to_vec();
+        store.insert_ticks(&ticks).unwrap();
+        let conn = &store.conn;
+        assert_eq!(range(conn, 2, 0, u64::MAX).unwrap(), signals);
+        assert_eq!(tick_range(conn, 2, 0, u64::MAX).unwrap(), ticks);
+        let sums = aggregates(conn, 0, u64::MAX).unwrap();
+        assert_eq!(sums.iter().map(|a| a.count).sum::<u64>(), 2);
+        assert_eq!(range(conn, 2, 5, 5).unwrap(), []);
+        assert_eq!(range(conn, 2, 6, 5).unwrap(), []);
+        assert_eq!(aggregates(conn, 6, 5).unwrap(), []);
+        assert_eq!(latest(conn, 2, 0).unwrap(), []);
+        assert_eq!(latest(conn, 2, 1).unwrap(), signals[1..]);
+    }
+}

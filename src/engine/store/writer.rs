@@ -312,4 +312,44 @@ mod tests {
         assert_eq!(store.latest(1, 70).unwrap(), newest);
         assert_eq!(store.signal_count().unwrap(), 202);
     }
+
+    #[test]
+    fn ticks_go_in_by_full_statements_then_single_rows_in_key_order() {
+        let mut store = SignalStore::open_in_memory().unwrap();
+        // 70 ticks: two 32-row statements and 6 single rows; times descending, so every
+        // symbol's run is sorted on the way in.
+        let ticks: Vec<Tick> = (0..70u32)
+            .map(|i| Tick {
+                ts_ns: u64::from(1_000 - i / 2),
+                price: f64::from(i),
+                symbol: i % 3,
+                size: i,
+            })
+            .collect();
+        store.insert_ticks(&ticks).unwrap();
+        assert_eq!(store.tick_count().unwrap(), 70);
+        for symbol in 0..3 {
+            let mut expected: Vec<Tick> = ticks
+                .iter()
+                .filter(|t| t.symbol == symbol)
+                .copied()
+                .collect();
+            expected.sort_by_key(|t| t.ts_ns); // stable: ties in input order
+            assert_eq!(store.tick_range(symbol, 0, u64::MAX).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn span_bounds_are_the_next_power_of_two_and_never_overflow() {
+        for (span, bound) in [(-5, 1), (0, 1), (1, 1), (5, 8), (8, 8), (9, 16)] {
+            assert_eq!(span_bound(span), bound, "{span}");
+        }
+        assert_eq!(span_bound((1 << 62) + 1), i64::MAX);
+        assert_eq!(span_bound(i64::MAX), i64::MAX);
+        let mut spans = Vec::new();
+        set_span(&mut spans, 3, 8);
+        set_span(&mut spans, 3, 4);
+        set_span(&mut spans, 1, 2);
+        assert_eq!(spans, [None, Some(2), None, Some(8)]);
+    }
 }
