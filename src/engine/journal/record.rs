@@ -329,4 +329,18 @@ mod tests {
             assert_eq!(text, *format!("{v:08x}").as_bytes(), "{v:#x}");
         }
     }
+
+    #[test]
+    fn decode_rejects_every_torn_prefix() {
+        let mut buf = Vec::new();
+        encode(&mut buf, 123_456, &signal(5));
+        let line = &buf[..buf.len() - 1];
+        assert!(decode(line).is_ok());
+        for len in 0..line.len() {
+            assert!(
+                decode(&line[..len]).is_err(),
+                "a record cut to {len} bytes was accepted"
+            );
+        }
+    }
 }

@@ -150,4 +150,91 @@ mod tests {
         assert_eq!((s.records, s.good_len), (1, first));
         assert!(s.problem.unwrap().contains("expected record 2"));
     }
+
+    #[test]
+    fn scan_stops_before_a_torn_or_damaged_record() {
+        let mut buf = Vec::new();
+        for seq in 1..=3 {
+            encode(&mut buf, seq, &signal(seq));
+        }
+        let ends: Vec<u64> = {
+            let mut at = 0;
+            buf.split_inclusive(|&b| b == b'\n')
+                .map(|line| {
+                    at += line.len() as u64;
+                    at
+                })
+                .collect()
+        };
+        let whole = scan(&buf, Some(1));
+        assert_eq!(
+            (whole.records, whole.good_len, whole.problem),
+            (3, ends[2], None)
+        );
+        assert_eq!((whole.first_seq, whole.last_seq), (Some(1), Some(3)));
+        // Torn anywhere inside the third record, its newline included: two records stay.
+        for cut in ends[1] as usize + 1..buf.len() {
+            let s = scan(&buf[..cut], Some(1));
+            assert_eq!(
+                (s.records, s.good_len, s.last_seq),
+                (2, ends[1], Some(2)),
+                "{cut}"
+            );
+            assert!(s.problem.unwrap().contains("incomplete"));
+        }
+        // A damaged second record ends the scan at the first.
+        let mut bad = buf.clone();
+        bad[ends[0] as usize + 2] ^= 0x04;
+        let s = scan(&bad, Some(1));
+        assert_eq!((s.records, s.good_len), (1, ends[0]));
+        assert!(s.problem.is_some());
+    }
+
+    #[test]
+    fn scan_strict_names_the_file_and_the_offset_of_a_bad_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(segment_name(1));
+        let mut buf = Vec::new();
+        encode(&mut buf, 1, &signal(1));
+        let first = buf.len() as u64;
+        encode(&mut buf, 2, &signal(2));
+        buf.pop();
+        fs::write(&path, &buf).unwrap();
+        match scan_strict(&path, None) {
+            Err(JournalError::Corrupt {
+                path: named,
+                offset,
+                ..
+            }) => assert_eq!((named, offset), (path, first)),
+            other => panic!("a torn segment was read: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn segments_are_listed_oldest_first_and_other_files_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            segment_name(1_000),
+            segment_name(7),
+            segment_name(65),
+            "active.log".into(),
+            "segment-x.log".into(),
+            "notes.txt".into(),
+        ] {
+            fs::write(dir.path().join(name), b"").unwrap();
+        }
+        let found: Vec<Seq> = list_segments(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|(first, path)| {
+                assert_eq!(path, dir.path().join(segment_name(first)));
+                first
+            })
+            .collect();
+        assert_eq!(found, [7, 65, 1_000]);
+        assert_eq!(segment_name(7), "segment-00000000000000000007.log");
+        assert!(list_segments(&dir.path().join("missing"))
+            .unwrap()
+            .is_empty());
+    }
 }
