@@ -145,6 +145,8 @@ fn spread_nibbles(v: u32) -> u64 {
 }
 
 /// Decodes one line (without its newline).
+// Called per record from segment.rs, another codegen unit: inlined there.
+#[inline]
 pub(super) fn decode(line: &[u8]) -> Result<JournalRecord, &'static str> {
     if line.len() < 9 {
         return Err("record too short");

@@ -9,6 +9,8 @@ use crate::engine::tick::SymbolId;
 pub(super) const CHUNK_ROW_BYTES: usize = 25;
 
 /// Appends one signal's 25 bytes to a chunk's data.
+// Called per row from writer.rs, another codegen unit: inlined there, no call per row.
+#[inline]
 pub(super) fn push_row(data: &mut Vec<u8>, ts: u64, seq: i64, kind: i64, strength: f64) {
     data.extend_from_slice(&ts.to_le_bytes());
     data.extend_from_slice(&(seq as u64).to_le_bytes());
@@ -67,6 +69,8 @@ pub(super) fn chunk_data<'a>(row: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::
 }
 
 /// The rows of a chunk's data, checked for a whole number of rows.
+// Called per chunk from query.rs and writer.rs, another codegen unit: inlined there.
+#[inline]
 pub(super) fn chunk_rows(data: &[u8]) -> rusqlite::Result<std::slice::ChunksExact<'_, u8>> {
     if data.len() % CHUNK_ROW_BYTES != 0 {
         return Err(corrupt(format!(
@@ -78,6 +82,8 @@ pub(super) fn chunk_rows(data: &[u8]) -> rusqlite::Result<std::slice::ChunksExac
 }
 
 /// One row of a chunk: `(ts_ns, seq, signal)`.
+// Called per row from query.rs, another codegen unit: inlined there, no call per row.
+#[inline]
 pub(super) fn decode_row(symbol: SymbolId, row: &[u8]) -> rusqlite::Result<(u64, u64, Signal)> {
     let word = |at: usize| u64::from_le_bytes(row[at..at + 8].try_into().expect("8 bytes"));
     let (ts_ns, seq, kind) = (word(0), word(8), row[16]);
