@@ -238,10 +238,10 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
             Ok(b) => {
                 let _ = writeln!(
                     out,
-                "  {:<24} {} benchmarks, {} run(s)",
-                path.display(),
-                b.runs.last().map_or(0, |r| r.benchmarks.len()),
-                b.runs.len()
+                    "  {:<24} {} benchmarks, {} run(s)",
+                    path.display(),
+                    b.runs.last().map_or(0, |r| r.benchmarks.len()),
+                    b.runs.len()
                 );
             }
             Err(e) => eprintln!("warning: {e:#}"),
@@ -356,7 +356,10 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
     warn_all(&warnings);
     write_output(
         None,
-        &format!("saved {count} benchmarks to {} ({runs} run(s))", path.display()),
+        &format!(
+            "saved {count} benchmarks to {} ({runs} run(s))",
+            path.display()
+        ),
     )?;
     Ok(ExitCode::SUCCESS)
 }
