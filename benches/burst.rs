@@ -30,11 +30,14 @@ use tokio::runtime::Runtime;
 
 mod common;
 
-/// Burst sizes; the largest shrinks in test mode (`cargo test --benches`, debug build) so CI
-/// stays quick. The measured code is the same.
+/// Burst sizes; the largest shrinks in test mode (`cargo test --benches`) so CI stays quick.
+/// The measured code is the same.
 fn burst_sizes() -> Vec<usize> {
-    let test_mode = std::env::args().any(|a| a == "--test") || cfg!(debug_assertions);
-    let largest = if test_mode { 20_000 } else { 1_000_000 };
+    let largest = if common::test_mode() {
+        20_000
+    } else {
+        1_000_000
+    };
     vec![50, 10_000, largest]
 }
 

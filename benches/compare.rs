@@ -23,7 +23,7 @@ mod common;
 /// Benchmarks per synthetic run; 100 in test mode (`cargo test --benches` runs each bench once in
 /// the dev profile, where 1 000 would only be slow, not more informative).
 fn benchmarks() -> usize {
-    if std::env::args().any(|a| a == "--test") {
+    if common::test_mode() {
         100
     } else {
         1_000

@@ -36,11 +36,10 @@ const SHARDS: [usize; 2] = [1, 2];
 const BATCH_SIZES: [usize; 3] = [1, 64, 1_024];
 
 /// Ticks per iteration for a batch size: single-tick sends are far slower, so they get fewer.
-/// Shrunk in test mode (`cargo test --benches`, debug build); the measured code is the same.
+/// Shrunk in test mode (`cargo test --benches`); the measured code is the same.
 fn ticks_per_iteration(batch: usize) -> usize {
-    let test_mode = std::env::args().any(|a| a == "--test") || cfg!(debug_assertions);
     let n = if batch == 1 { 40_960 } else { 409_600 };
-    if test_mode {
+    if common::test_mode() {
         n / 20
     } else {
         n

@@ -18,7 +18,8 @@
 //!   queries/s over all readers.
 //!
 //! Query tables are built once per bench process, outside the timing (shrunk to 1 000 and
-//! 20 000 rows under `--test`). Each query cycles through 1 024 seeded symbols and windows.
+//! 20 000 rows in test mode, `cargo test --benches`). Each query cycles through 1 024 seeded
+//! symbols and windows.
 //!
 //! Run: `cargo bench --bench database` (quick look: `-- --quick`; one group: `-- db_range100`).
 
@@ -37,10 +38,6 @@ mod common;
 const SYMBOLS: u32 = 64;
 const QUERIES: usize = 1_024;
 const RESET_ROWS: u64 = 2_000_000;
-
-fn test_mode() -> bool {
-    std::env::args().any(|a| a == "--test")
-}
 
 const T0: u64 = 1_700_000_000_000_000_000;
 
@@ -146,7 +143,7 @@ fn remove_db(path: &Path) {
 
 fn queries(c: &mut Criterion) {
     let dir = TempDir::new().expect("temp dir");
-    let sizes: [usize; 2] = if test_mode() {
+    let sizes: [usize; 2] = if common::test_mode() {
         [1_000, 20_000]
     } else {
         [10_000, 1_000_000]

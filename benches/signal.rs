@@ -47,14 +47,10 @@ const CHUNK: usize = 4096;
 /// Symbol counts of the scaling sweep.
 const SYMBOL_COUNTS: [u32; 4] = [1, 64, 4096, 65_536];
 
-/// `cargo test --benches` runs each bench once in the dev profile: shrink setup there only.
-fn test_mode() -> bool {
-    std::env::args().any(|a| a == "--test")
-}
-
-/// Length of each generated stream (a power of two, a whole number of chunks).
+/// Length of each generated stream (a power of two, a whole number of chunks); short in test
+/// mode, where each bench runs once.
 fn stream_len() -> usize {
-    if test_mode() {
+    if common::test_mode() {
         2 * CHUNK
     } else {
         1 << 18
@@ -78,7 +74,7 @@ fn warm_up_ticks(symbols: u32, stream: &[Tick], rounds: u64) -> Vec<Tick> {
             first[s] = t.price;
         }
     }
-    let rounds = if test_mode() { 2 } else { rounds };
+    let rounds = if common::test_mode() { 2 } else { rounds };
     let mut rng = Xoshiro256StarStar::seed_from_u64(7);
     let mut out = Vec::with_capacity((rounds * u64::from(symbols)) as usize);
     for round in 0..rounds {

@@ -340,7 +340,7 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
     }
     run.machine = Some(Machine::current());
     run.git_commit = baseline::machine::git_commit();
-    run.created = Some(baseline::machine::now_rfc3339());
+    run.created = Some(tickbench::timestamp::now_rfc3339());
     run.source = format!("Criterion baseline '{}'", args.baseline);
     let count = run.benchmarks.len();
     let path = args.baselines_dir.join(format!("{name}.json"));

@@ -7,6 +7,7 @@
 //! - [`fsio`]: the one atomic write for every file tickbench produces, and file locks.
 //! - [`bench`]: `tickbench bench`, which runs the suite, compares and confirms regressions.
 //! - [`policy`]: per-benchmark thresholds, advisory flags and directions (`tickbench.toml`).
+//! - [`timestamp`]: the one RFC 3339 formatter for every timestamp tickbench writes.
 
 pub mod baseline;
 pub mod bench;
@@ -15,3 +16,4 @@ pub mod fsio;
 pub mod load;
 pub mod policy;
 pub mod report;
+pub mod timestamp;

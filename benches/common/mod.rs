@@ -124,6 +124,14 @@ impl Profiler for FlamegraphProfiler {
     }
 }
 
+/// Whether Criterion runs this binary in test mode (every benchmark once, to prove it runs), so
+/// that setup can shrink its inputs. Criterion's own rule: test mode unless `--bench` is given,
+/// or when `--test` is. `cargo bench` passes `--bench`; `cargo test --benches` passes neither.
+pub fn test_mode() -> bool {
+    let flag = |name: &str| std::env::args().skip(1).any(|a| a == name);
+    flag("--test") || !flag("--bench")
+}
+
 /// The multi-thread tokio runtime the pipeline benches run on: one worker per core of the
 /// 2-core machines this suite is measured on. Build it outside the timed code.
 pub fn runtime() -> tokio::runtime::Runtime {

@@ -236,7 +236,7 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
 
 /// The default run name: `run-<UTC timestamp>`, e.g. `run-20261202T101500Z`.
 pub fn default_name() -> String {
-    let stamp: String = baseline::machine::now_rfc3339()
+    let stamp: String = crate::timestamp::now_rfc3339()
         .chars()
         .filter(|c| !matches!(c, '-' | ':'))
         .collect();

@@ -2,7 +2,7 @@
 //! wires the generator, the target, the recorder, the monitor and the live status line
 //! together, and returns a [`LoadReport`]; [`calibrate`] measures the floor alone.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -117,7 +117,7 @@ pub fn calibrate(
     pool: Vec<Tick>,
 ) -> anyhow::Result<CalibrationReport> {
     profile.validate()?;
-    let timestamp = rfc3339_utc(SystemTime::now());
+    let timestamp = crate::timestamp::now_rfc3339();
     Ok(CalibrationReport {
         schema: SCHEMA.to_owned(),
         kind: "calibration".to_owned(),
@@ -135,7 +135,7 @@ pub fn run_once<T: Target>(
 ) -> anyhow::Result<LoadReport> {
     profile.validate()?;
     anyhow::ensure!(!pool.is_empty(), "the tick pool is empty");
-    let timestamp = rfc3339_utc(SystemTime::now());
+    let timestamp = crate::timestamp::now_rfc3339();
     let warmup_ns = duration_ns(profile.warmup());
     let t0 = Instant::now() + START_DELAY;
     let recorder = Recorder::new(t0, warmup_ns, profile.shards as usize);
@@ -220,26 +220,4 @@ pub fn run_once<T: Target>(
 
 fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// Formats a time as RFC 3339 UTC with seconds, e.g. `2026-11-27T22:11:37Z` (the same format
-/// as stored baselines' timestamps: [`crate::baseline::machine::rfc3339`]).
-pub fn rfc3339_utc(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    crate::baseline::machine::rfc3339(secs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_known_dates() {
-        let at = |s: u64| rfc3339_utc(SystemTime::UNIX_EPOCH + Duration::from_secs(s));
-        assert_eq!(at(0), "1970-01-01T00:00:00Z");
-        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(at(1_795_820_497), "2026-11-27T23:01:37Z");
-    }
 }

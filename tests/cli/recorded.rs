@@ -4,7 +4,7 @@
 //! runs r1–r4 of identical code, then s1–s2 with `SLOW=1` (every `probe/*` does 10 % more work,
 //! `canary/*` unchanged).
 //!
-//! Run with `cargo test --test cli_recorded -- --nocapture` to see the figures.
+//! Run with `cargo test --test cli recorded:: -- --nocapture` to see the figures.
 
 use std::path::Path;
 
