@@ -218,10 +218,11 @@ fn parse_hex(s: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn signal(i: u64) -> Signal {
+    /// A varied signal for the journal's tests (both sides, both reasons, fractional strength).
+    pub(in crate::engine::journal) fn signal(i: u64) -> Signal {
         Signal {
             symbol: (i % 7) as u32,
             ts_ns: 1_700_000_000_000_000_000 + i,

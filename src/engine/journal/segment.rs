@@ -124,21 +124,8 @@ pub(super) fn scan_strict(
 mod tests {
     use super::*;
     use crate::engine::journal::record::encode;
-    use crate::engine::signal::{Reason, Side, Signal};
+    use crate::engine::journal::record::tests::signal;
 
-    fn signal(i: u64) -> Signal {
-        Signal {
-            symbol: (i % 7) as u32,
-            ts_ns: 1_700_000_000_000_000_000 + i,
-            side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
-            strength: i as f64 / 3.0,
-            reason: if i % 3 == 0 {
-                Reason::MacdCrossRsi
-            } else {
-                Reason::BollingerBreakout
-            },
-        }
-    }
 
     #[test]
     fn scan_stops_at_a_sequence_break() {
