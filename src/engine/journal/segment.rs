@@ -126,7 +126,6 @@ mod tests {
     use crate::engine::journal::record::encode;
     use crate::engine::journal::record::tests::signal;
 
-
     #[test]
     fn scan_stops_at_a_sequence_break() {
         let mut buf = Vec::new();
