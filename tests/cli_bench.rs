@@ -140,20 +140,37 @@ fn bench_runs_saves_compares_and_confirms_a_real_regression() {
     assert!(!stdout.contains("No stored baseline"), "{}", show(&out));
 
     // 3. tiny/sum does three times the work: found, re-run with the canaries, confirmed; the
-    // others are not reported as regressed.
-    let out = bench(&criterion, &baselines, &["--name", "slow"])
-        .env("TINY_SLOW", "sum")
-        .output()
-        .unwrap();
+    // others are not reported as regressed. A neighbour on a loaded 2-core machine can disturb
+    // a 0.2 s measurement as much as the change itself, so the measurement (not the check) is
+    // tried up to three times, as a user would re-run; the checks below hold for the last try.
+    let mut attempt = 0;
+    let (out, name) = loop {
+        attempt += 1;
+        let name = format!("slow{attempt}");
+        let out = bench(&criterion, &baselines, &["--name", &name])
+            .env("TINY_SLOW", "sum")
+            .output()
+            .unwrap();
+        let clean = out.status.code() == Some(1)
+            && text(&out.stdout).contains("Confirmed regressed (in both runs): tiny/sum\n");
+        if clean || attempt == 3 {
+            break (out, name);
+        }
+        eprintln!(
+            "try {attempt} was disturbed, measuring again:\n{}",
+            show(&out)
+        );
+    };
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(
-        stdout.contains("== confirming") && stdout.contains("(slow-confirm)"),
+        stdout.contains("== confirming") && stdout.contains(&format!("({name}-confirm)")),
         "{}",
         show(&out)
     );
     assert!(
-        stderr.contains("save-baseline slow-confirm '") && stderr.contains("^tiny/sum$|"),
+        stderr.contains(&format!("save-baseline {name}-confirm '"))
+            && stderr.contains("^tiny/sum$|"),
         "the confirm run re-runs exactly the flagged ids\n{}",
         show(&out)
     );
