@@ -12,6 +12,14 @@ use serde_json::Value;
 
 const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/recorded");
 const VICTIM: &str = "probe/collatz/2500";
+/// Every probe of the recorded suite (the benchmarks `SLOW=1` made 10 % slower).
+const PROBES: [&str; 5] = [
+    "probe/btree_insert/2000",
+    "probe/collatz/2500",
+    "probe/format_strings/1500",
+    "probe/sort_clone/4000",
+    "probe/sqrt_sum/20000",
+];
 
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
@@ -65,6 +73,16 @@ impl Fixture {
         let mut v: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
         edit(&mut v);
         fs::write(path, serde_json::to_string(&v).unwrap()).unwrap();
+    }
+
+    /// Multiplies every sample time of `id` in `run` by `by`: the run as if the benchmark (or
+    /// the machine, for it) were that much slower.
+    fn scale(&self, id: &str, run: &str, by: f64) {
+        self.edit_sample(id, run, |v| {
+            for t in v["times"].as_array_mut().unwrap() {
+                *t = (t.as_f64().unwrap() * by).into();
+            }
+        });
     }
 
     /// The JSON report of a compare, and its exit code.
@@ -424,18 +442,8 @@ fn change_interval_and_p_value_agree_on_every_row() {
 fn a_disturbed_run_is_refused_by_save_append_and_one_bad_stored_run_cannot_move_the_reference() {
     let f = Fixture::new();
     // r3 with every probe 60 % slower: a run disturbed from its first sample to its last.
-    for id in [
-        "probe/btree_insert/2000",
-        "probe/collatz/2500",
-        "probe/format_strings/1500",
-        "probe/sort_clone/4000",
-        "probe/sqrt_sum/20000",
-    ] {
-        f.edit_sample(id, "r3", |v| {
-            for t in v["times"].as_array_mut().unwrap() {
-                *t = (t.as_f64().unwrap() * 1.6).into();
-            }
-        });
+    for id in PROBES {
+        f.scale(id, "r3", 1.6);
     }
     let dir = f.cwd.path().join("baselines");
     let save = |run: &str, extra: &[&str]| {
@@ -562,24 +570,11 @@ fn canaries_that_disagree_make_the_drift_uncertain_instead_of_faking_changes() {
     // r3 as if measured on another host of the same CPU name: the canaries moved +33 %, +35 %
     // and +15 %, the probes +25 %. Corrected by the canaries' median (+33 %), the probes would
     // read 6 % faster.
-    let scale = |f: &Fixture, id: &str, by: f64| {
-        f.edit_sample(id, "r3", |v| {
-            for t in v["times"].as_array_mut().unwrap() {
-                *t = (t.as_f64().unwrap() * by).into();
-            }
-        })
-    };
-    scale(&f, "canary/collatz_2k", 1.33);
-    scale(&f, "canary/small_vecs_1k", 1.35);
-    scale(&f, "canary/fnv1a_4k", 1.15);
-    for id in [
-        "probe/btree_insert/2000",
-        "probe/collatz/2500",
-        "probe/format_strings/1500",
-        "probe/sort_clone/4000",
-        "probe/sqrt_sum/20000",
-    ] {
-        scale(&f, id, 1.25);
+    f.scale("canary/collatz_2k", "r3", 1.33);
+    f.scale("canary/small_vecs_1k", "r3", 1.35);
+    f.scale("canary/fnv1a_4k", "r3", 1.15);
+    for id in PROBES {
+        f.scale(id, "r3", 1.25);
     }
     let (report, code) = f.compare_json("r1,r2", "r3", &[]);
     assert_eq!(code, 0, "{report}");
