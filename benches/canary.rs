@@ -20,9 +20,11 @@
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::Throughput;
 
 mod common;
+
+use common::{Harness, Id};
 
 /// Environment variable that adds the `probe` group to the run when set to `1`.
 const PROBES_ENV: &str = "TICKBENCH_PROBES";
@@ -71,8 +73,9 @@ fn collatz_steps(limit: u64) -> u64 {
         .sum()
 }
 
-fn canary(c: &mut Criterion) {
+fn canary(c: &mut Harness<'_>) {
     let mut group = c.benchmark_group("canary");
+    group.count_iterations(16);
 
     let bytes: Vec<u8> = seeded_u64s(4096, 7).iter().map(|x| *x as u8).collect();
     group.throughput(Throughput::Bytes(bytes.len() as u64));
@@ -91,22 +94,23 @@ fn canary(c: &mut Criterion) {
     group.finish();
 }
 
-fn probe(c: &mut Criterion) {
+fn probe(c: &mut Harness<'_>) {
     let tenths = probe_tenths();
     let mut group = c.benchmark_group("probe");
+    group.count_iterations(16);
 
     let n = 20_000 * tenths / 10;
-    group.bench_function(BenchmarkId::new("sqrt_sum", 20_000), |b| {
+    group.bench_function(Id::new("sqrt_sum", 20_000), |b| {
         b.iter(|| (0..black_box(n)).map(|i| (i as f64).sqrt()).sum::<f64>())
     });
 
     let limit = (2_500 * tenths / 10) as u64;
-    group.bench_function(BenchmarkId::new("collatz", 2_500), |b| {
+    group.bench_function(Id::new("collatz", 2_500), |b| {
         b.iter(|| collatz_steps(black_box(limit)))
     });
 
     let keys = seeded_u64s(2_000 * tenths / 10, 11);
-    group.bench_function(BenchmarkId::new("btree_insert", 2_000), |b| {
+    group.bench_function(Id::new("btree_insert", 2_000), |b| {
         b.iter(|| {
             let map: BTreeMap<u64, u64> = black_box(&keys).iter().map(|&k| (k, k)).collect();
             map.len()
@@ -114,7 +118,7 @@ fn probe(c: &mut Criterion) {
     });
 
     let words = 1_500 * tenths / 10;
-    group.bench_function(BenchmarkId::new("format_strings", 1_500), |b| {
+    group.bench_function(Id::new("format_strings", 1_500), |b| {
         b.iter(|| {
             let strings: Vec<String> = (0..black_box(words)).map(|i| format!("tick-{i}")).collect();
             strings.len()
@@ -122,7 +126,7 @@ fn probe(c: &mut Criterion) {
     });
 
     let unsorted = seeded_u64s(4_000 * tenths / 10, 13);
-    group.bench_function(BenchmarkId::new("sort_clone", 4_000), |b| {
+    group.bench_function(Id::new("sort_clone", 4_000), |b| {
         b.iter(|| {
             let mut v = black_box(&unsorted).clone();
             v.sort_unstable();
@@ -132,14 +136,13 @@ fn probe(c: &mut Criterion) {
     group.finish();
 }
 
-/// What `criterion_group!` would generate, except that `probe` is registered only when
-/// [`probes_enabled`]: the macro's target list is fixed at compile time.
-fn benches() {
-    let mut c = common::criterion().configure_from_args();
-    canary(&mut c);
+/// `probe` is registered only when [`probes_enabled`].
+fn probes(c: &mut Harness<'_>) {
     if probes_enabled() {
-        probe(&mut c);
+        probe(c);
     }
 }
 
-criterion_main!(benches);
+fn main() {
+    common::harness::main(&[canary, probes]);
+}

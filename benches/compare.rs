@@ -13,12 +13,13 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use tickbench::baseline::compare::{compare, Options};
 use tickbench::baseline::stats::Rng;
 use tickbench::baseline::{load_spec, Benchmark, Estimate, Estimates, Loaded, Run, Sample};
 
 mod common;
+
+use common::{Harness, Id};
 
 /// Benchmarks per synthetic run; 100 in test mode (`cargo test --benches` runs each bench once in
 /// the dev profile, where 1 000 would only be slow, not more informative).
@@ -104,7 +105,7 @@ fn write_criterion(root: &Path, name: &str, run: &Run) {
     }
 }
 
-fn bench_compare(c: &mut Criterion) {
+fn bench_compare(c: &mut Harness<'_>) {
     let options = Options::default();
     let old1 = loaded(vec![run(1, false)]);
     let old2 = loaded(vec![run(1, false), run(2, false)]);
@@ -113,17 +114,19 @@ fn bench_compare(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("compare");
     group.sample_size(10);
-    group.bench_function(BenchmarkId::new("single-run", &size), |b| {
+    // Hundreds of millions of instructions per iteration: the fewest the protocol allows.
+    group.count_iterations(1);
+    group.bench_function(Id::new("single-run", &size), |b| {
         b.iter(|| compare("old", black_box(&old1), "new", black_box(&new), &options))
     });
-    group.bench_function(BenchmarkId::new("runs-2v1", &size), |b| {
+    group.bench_function(Id::new("runs-2v1", &size), |b| {
         b.iter(|| compare("old", black_box(&old2), "new", black_box(&new), &options))
     });
 
     let dir = tempfile::tempdir().expect("temp dir");
     write_criterion(dir.path(), "old", &old1.runs[0]);
     write_criterion(dir.path(), "new", &new.runs[0]);
-    group.bench_function(BenchmarkId::new("load-and-compare", &size), |b| {
+    group.bench_function(Id::new("load-and-compare", &size), |b| {
         b.iter(|| {
             let old = load_spec("old", dir.path()).expect("old loads");
             let new = load_spec("new", dir.path()).expect("new loads");
@@ -133,9 +136,6 @@ fn bench_compare(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = bench_compare
+fn main() {
+    common::harness::main(&[bench_compare]);
 }
-criterion_main!(benches);

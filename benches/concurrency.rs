@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{
-    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+    criterion_group, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 use tickbench::engine::tick::{MarketConfig, MarketGenerator, Tick};
 use tokio::runtime::Runtime;
@@ -137,4 +137,9 @@ criterion_group! {
     config = common::criterion();
     targets = concurrency
 }
-criterion_main!(benches);
+fn main() {
+    common::harness::main_time_only(
+        "producer and worker threads: their figure is scheduling and waiting, which instructions do not see",
+        benches,
+    );
+}

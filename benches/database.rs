@@ -29,15 +29,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+use criterion::Throughput;
 use tempfile::TempDir;
 use tickbench::engine::store::SignalStore;
 
 mod common;
 
+use common::{Bencher, Group, Harness, Id, Timer};
+
 const SYMBOLS: u32 = 64;
 const QUERIES: usize = 1_024;
 const RESET_ROWS: u64 = 2_000_000;
+/// Reader threads of `db_concurrent_read`.
+const READERS: [usize; 3] = [1, 2, 4];
 
 const T0: u64 = 1_700_000_000_000_000_000;
 
@@ -89,13 +94,18 @@ fn build_table(dir: &Path, rows: usize) -> Table {
     }
 }
 
-fn insert(c: &mut Criterion) {
+fn insert(c: &mut Harness<'_>) {
     let mut group = c.benchmark_group("db_insert");
     let dir = TempDir::new().expect("temp dir");
     for backend in ["file", "memory"] {
         for rows in [1usize, 100, 10_000] {
             group.throughput(Throughput::Elements(rows as u64));
-            group.bench_function(BenchmarkId::new(backend, rows), |b| {
+            group.count_iterations(match rows {
+                1 => 64,
+                100 => 8,
+                _ => 1,
+            });
+            on_backend(&mut group, backend, Id::new(backend, rows), |b| {
                 let path = dir.path().join(format!("insert-{rows}.db"));
                 let open = || {
                     remove_db(&path);
@@ -118,9 +128,9 @@ fn insert(c: &mut Criterion) {
                         }
                         let batch = common::signals(&mut rng, next_ns, rows, SYMBOLS);
                         next_ns += rows as u64 * 1_000;
-                        let start = Instant::now();
+                        let timer = Timer::start();
                         store.insert_signals(black_box(&batch)).expect("insert");
-                        timed += start.elapsed();
+                        timed += timer.stop();
                         inserted += rows as u64;
                     }
                     timed
@@ -133,6 +143,20 @@ fn insert(c: &mut Criterion) {
     group.finish();
 }
 
+/// Why the disk benchmarks have no instruction count.
+const DISK: &str = "SQLite on a file: fsync and the page cache, which instructions do not see";
+/// Why the concurrent readers have none.
+const THREADS: &str = "reader threads beside a writer thread: waiting, which instructions do not see";
+
+/// `f` as the benchmark `id` of `backend`: counted in memory, time only on disk.
+fn on_backend(group: &mut Group<'_>, backend: &str, id: Id, f: impl FnMut(&mut Bencher<'_, '_>)) {
+    if backend == "file" {
+        group.bench_time_only(id, DISK, f);
+    } else {
+        group.bench_function(id, f);
+    }
+}
+
 fn remove_db(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.as_os_str().to_owned();
@@ -141,7 +165,7 @@ fn remove_db(path: &Path) {
     }
 }
 
-fn queries(c: &mut Criterion) {
+fn queries(c: &mut Harness<'_>) {
     let dir = TempDir::new().expect("temp dir");
     // Test mode still needs over 100 rows per symbol: the range queries pick 100-row windows.
     let sizes: [usize; 2] = if common::test_mode() {
@@ -154,7 +178,7 @@ fn queries(c: &mut Criterion) {
     let mut group = c.benchmark_group("db_latest10");
     for t in &tables {
         for (backend, store) in [("file", &t.file), ("memory", &t.memory)] {
-            group.bench_function(BenchmarkId::new(backend, t.rows), |b| {
+            on_backend(&mut group, backend, Id::new(backend, t.rows), |b| {
                 let mut i = 0;
                 b.iter(|| {
                     i = (i + 1) % QUERIES;
@@ -170,7 +194,7 @@ fn queries(c: &mut Criterion) {
     for t in &tables {
         for (backend, store) in [("file", &t.file), ("memory", &t.memory)] {
             group.throughput(Throughput::Elements(100));
-            group.bench_function(BenchmarkId::new(backend, t.rows), |b| {
+            on_backend(&mut group, backend, Id::new(backend, t.rows), |b| {
                 let mut i = 0;
                 b.iter(|| {
                     i = (i + 1) % QUERIES;
@@ -185,10 +209,11 @@ fn queries(c: &mut Criterion) {
     group.finish();
 
     let mut group = c.benchmark_group("db_aggregate");
+    group.count_iterations(4); // 1 % of the table per query
     for t in &tables {
         for (backend, store) in [("file", &t.file), ("memory", &t.memory)] {
             group.throughput(Throughput::Elements(t.rows as u64 / 100));
-            group.bench_function(BenchmarkId::new(backend, t.rows), |b| {
+            on_backend(&mut group, backend, Id::new(backend, t.rows), |b| {
                 let mut i = 0;
                 b.iter(|| {
                     i = (i + 1) % QUERIES;
@@ -203,7 +228,15 @@ fn queries(c: &mut Criterion) {
     concurrent_readers(c, tables.last().expect("a table"));
 }
 
-fn concurrent_readers(c: &mut Criterion, table: &Table) {
+fn concurrent_readers(c: &mut Harness<'_>, table: &Table) {
+    if c.counting() {
+        let mut group = c.benchmark_group("db_concurrent_read");
+        for readers in READERS {
+            group.bench_time_only(Id::new("readers", readers), THREADS, |_| {});
+        }
+        group.finish();
+        return;
+    }
     let path = table.file.path().to_path_buf();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
@@ -221,12 +254,12 @@ fn concurrent_readers(c: &mut Criterion, table: &Table) {
         })
     };
     let mut group = c.benchmark_group("db_concurrent_read");
-    for readers in [1usize, 2, 4] {
+    for readers in READERS {
         let mut conns: Vec<_> = (0..readers)
             .map(|_| SignalStore::open_reader(&path).expect("open reader"))
             .collect();
         group.throughput(Throughput::Elements(readers as u64));
-        group.bench_function(BenchmarkId::new("readers", readers), |b| {
+        group.bench_time_only(Id::new("readers", readers), THREADS, |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 std::thread::scope(|s| {
@@ -249,9 +282,6 @@ fn concurrent_readers(c: &mut Criterion, table: &Table) {
     writer.join().expect("writer thread");
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = insert, queries
+fn main() {
+    common::harness::main(&[insert, queries]);
 }
-criterion_main!(benches);

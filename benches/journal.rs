@@ -38,7 +38,7 @@ use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
 use criterion::{
-    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+    criterion_group, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use tickbench::engine::journal::{encode_record, Journal, JournalConfig, SyncPolicy, WRITE_CHUNK};
 use tickbench::engine::signal::Signal;
@@ -268,4 +268,9 @@ criterion_group! {
     config = common::criterion();
     targets = append, rotation, whole_files
 }
-criterion_main!(benches);
+fn main() {
+    common::harness::main_time_only(
+        "file writes and fsync: the figure is the disk's, which instructions do not see",
+        benches,
+    );
+}

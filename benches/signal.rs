@@ -28,9 +28,8 @@
 //! uses the textbook running Σpv/Σv, the cheapest possible (and drift-prone) version.
 
 use std::hint::black_box;
-use std::time::Instant;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::Throughput;
 use ta::indicators::{
     BollingerBands, ExponentialMovingAverage, MovingAverageConvergenceDivergence,
     RelativeStrengthIndex, SimpleMovingAverage,
@@ -41,6 +40,8 @@ use tickbench::engine::signal::{EngineConfig, Signal, SignalEngine};
 use tickbench::engine::tick::{MarketConfig, MarketGenerator, Tick, Xoshiro256StarStar};
 
 mod common;
+
+use common::{Harness, Id, Timer};
 
 /// Ticks per iteration of the throughput benches.
 const CHUNK: usize = 4096;
@@ -124,11 +125,13 @@ fn signal_buffer() -> Vec<Signal> {
     Vec::with_capacity(4 * CHUNK)
 }
 
-fn indicators(c: &mut Criterion) {
+fn indicators(c: &mut Harness<'_>) {
     let prices: Vec<f64> = market(64).iter().map(|t| t.price).collect();
     let sizes: Vec<u32> = market(64).iter().map(|t| t.size).collect();
     let mask = prices.len() - 1;
     let mut g = c.benchmark_group("indicator");
+    // One update is tens of instructions: many per count, to cover varied prices.
+    g.count_iterations(4096);
 
     /// Benchmarks `update` of one indicator, warmed on the whole series first.
     ///
@@ -155,13 +158,13 @@ fn indicators(c: &mut Criterion) {
                     let mut local = state.clone();
                     let $s = &mut local;
                     let mut $i = at;
-                    let start = Instant::now();
+                    let timer = Timer::start();
                     for _ in 0..iters {
                         $i = ($i + 1) & mask;
                         let $x = black_box(prices[$i]);
                         black_box($update);
                     }
-                    let elapsed = start.elapsed();
+                    let elapsed = timer.stop();
                     at = $i;
                     state = local;
                     elapsed
@@ -180,6 +183,7 @@ fn indicators(c: &mut Criterion) {
 
     // The same updates in `ta` 0.5, as a yardstick measured in the same run.
     let mut g = c.benchmark_group("ta_indicator");
+    g.count_iterations(4096);
     one!(
         g,
         "sma",
@@ -213,8 +217,9 @@ fn indicators(c: &mut Criterion) {
     g.finish();
 }
 
-fn engine(c: &mut Criterion) {
+fn engine(c: &mut Harness<'_>) {
     let mut g = c.benchmark_group("engine");
+    g.count_iterations(4096); // `engine/tick`; the chunked ones below set their own
 
     let stream = market(64);
     let mut eng = warmed_engine(64, &stream);
@@ -226,7 +231,7 @@ fn engine(c: &mut Criterion) {
         // register instead of being stored and reloaded around every iteration.
         b.iter_custom(|iters| {
             let mut i = at;
-            let start = Instant::now();
+            let timer = Timer::start();
             for _ in 0..iters {
                 i = (i + 1) & mask;
                 if out.len() == out.capacity() {
@@ -235,13 +240,14 @@ fn engine(c: &mut Criterion) {
                 eng.on_tick(black_box(&stream[i]), &mut out);
                 black_box(&mut out);
             }
-            let elapsed = start.elapsed();
+            let elapsed = timer.stop();
             at = i;
             elapsed
         })
     });
 
     g.throughput(Throughput::Elements(CHUNK as u64));
+    g.count_iterations(16); // 4 096 ticks each
     let mut chunks = Chunks::new(&stream);
     g.bench_function("throughput", |b| {
         b.iter(|| {
@@ -255,7 +261,7 @@ fn engine(c: &mut Criterion) {
         let stream = market(symbols);
         let mut eng = warmed_engine(symbols, &stream);
         let mut chunks = Chunks::new(&stream);
-        g.bench_with_input(BenchmarkId::new("symbols", symbols), &symbols, |b, _| {
+        g.bench_with_input(Id::new("symbols", symbols), &symbols, |b, _| {
             b.iter(|| {
                 out.clear();
                 eng.on_ticks(black_box(chunks.next_chunk()), &mut out);
@@ -306,15 +312,16 @@ impl TaSymbol {
     }
 }
 
-fn six_indicators(c: &mut Criterion) {
+fn six_indicators(c: &mut Harness<'_>) {
     let mut g = c.benchmark_group("six_indicators");
     g.throughput(Throughput::Elements(CHUNK as u64));
+    g.count_iterations(16);
     let mut out = signal_buffer();
     for symbols in [64u32, 65_536] {
         let stream = market(symbols);
         let mut eng = warmed_engine(symbols, &stream);
         let mut chunks = Chunks::new(&stream);
-        g.bench_with_input(BenchmarkId::new("engine", symbols), &symbols, |b, _| {
+        g.bench_with_input(Id::new("engine", symbols), &symbols, |b, _| {
             b.iter(|| {
                 out.clear();
                 eng.on_ticks(black_box(chunks.next_chunk()), &mut out);
@@ -328,7 +335,7 @@ fn six_indicators(c: &mut Criterion) {
             black_box(ta[t.symbol as usize].update(t));
         }
         let mut chunks = Chunks::new(&stream);
-        g.bench_with_input(BenchmarkId::new("ta", symbols), &symbols, |b, _| {
+        g.bench_with_input(Id::new("ta", symbols), &symbols, |b, _| {
             b.iter(|| {
                 for t in black_box(chunks.next_chunk()) {
                     black_box(ta[t.symbol as usize].update(t));
@@ -339,9 +346,6 @@ fn six_indicators(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = indicators, engine, six_indicators
+fn main() {
+    common::harness::main(&[indicators, engine, six_indicators]);
 }
-criterion_main!(benches);

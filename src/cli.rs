@@ -135,7 +135,8 @@ pub struct SummaryArgs {
 /// `tickbench save`.
 #[derive(Debug, Args)]
 pub struct SaveArgs {
-    /// The Criterion baseline to store.
+    /// The run to store: a Criterion baseline, or a count run (`counts:NAME`, or the file that
+    /// `tickbench bench --counts` printed).
     baseline: String,
     /// Name of the stored baseline [default: BASELINE].
     #[arg(long = "as", value_name = "NAME")]
@@ -312,8 +313,16 @@ fn stored_name<'a>(as_name: Option<&'a str>, baseline: &'a str) -> anyhow::Resul
 fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
     let name = stored_name(args.name.as_deref(), &args.baseline)?;
     let root = criterion::root(args.criterion.criterion_dir.as_deref());
-    let mut loaded = criterion::load_baseline(&root, &args.baseline)?;
+    // A Criterion baseline, or a one-run file such as a count run (`counts:NAME`).
+    let mut loaded = baseline::load_spec(&args.baseline, &root)?;
     warn_all(&loaded.warnings);
+    if loaded.runs.len() != 1 {
+        anyhow::bail!(
+            "'{}' holds {} runs; save stores one run at a time",
+            args.baseline,
+            loaded.runs.len()
+        );
+    }
     let mut run: Run = loaded.runs.pop().context("no run read")?;
     if !run.unreadable.is_empty() {
         let list: Vec<String> = run.unreadable.iter().map(|u| format!("  {u}")).collect();
@@ -341,7 +350,10 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
     run.machine = Some(Machine::current());
     run.git_commit = baseline::machine::git_commit();
     run.created = Some(tickbench::timestamp::now_rfc3339());
-    run.source = format!("Criterion baseline '{}'", args.baseline);
+    run.source = match run.metric {
+        baseline::Metric::Time => format!("Criterion baseline '{}'", args.baseline),
+        baseline::Metric::Instructions => format!("count run '{}'", args.baseline),
+    };
     let count = run.benchmarks.len();
     let path = args.baselines_dir.join(format!("{name}.json"));
     let existing = match (args.force, args.append) {
@@ -428,6 +440,7 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read OLD '{}'", args.old))?;
     let new = baseline::load_spec(&args.new, &root)
         .with_context(|| format!("cannot read NEW '{}'", args.new))?;
+    let metric = baseline::common_metric(&args.old, &old, &args.new, &new)?;
     baseline::check_distinct(&old, &new)?;
     let options = args.flags.options(Path::new("."))?;
     let ids: std::collections::BTreeSet<String> = old
@@ -437,7 +450,23 @@ fn compare_cmd(args: CompareArgs) -> anyhow::Result<ExitCode> {
         .flat_map(|r| r.benchmarks.iter().map(|b| b.id.clone()))
         .collect();
     options.check(&ids)?;
-    let comparison = compare::compare(&args.old, &old, &args.new, &new, &options);
+    let mut comparison = compare::compare(&args.old, &old, &args.new, &new, &options);
+    if metric == baseline::Metric::Instructions {
+        // Beside the report when it goes to a file, else with the count runs.
+        let dir = match args.output.out.as_deref().filter(|p| *p != Path::new("-")) {
+            Some(out) => {
+                let mut name = out.file_stem().unwrap_or_default().to_os_string();
+                name.push("-flamegraphs");
+                out.with_file_name(name)
+            }
+            None => tickbench::counts::session::counts_root(
+                root.parent().unwrap_or(Path::new("target")),
+            )
+            .join("diff"),
+        };
+        let failed = tickbench::bench::counts::write_flamegraphs(&mut comparison, &old, &new, &dir);
+        comparison.warnings.extend(failed);
+    }
     if comparison.benchmarks.iter().all(|b| b.change_pct.is_none())
         && comparison.summary.unreadable == 0
     {

@@ -11,6 +11,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod counts;
 pub mod engine;
 pub mod fsio;
 pub mod load;

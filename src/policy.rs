@@ -47,6 +47,11 @@ use crate::baseline::Warning;
 /// default.
 pub const DEFAULT_THRESHOLD_PCT: f64 = 5.0;
 
+/// The threshold (in %) of the instructions metric where neither a rule for it nor the CLI sets
+/// one. Counts of identical code are identical, so the threshold is a matter of what change is
+/// worth a look, not of noise; `[defaults]`, being about time's noise, does not apply to them.
+pub const DEFAULT_COUNT_THRESHOLD_PCT: f64 = 1.0;
+
 /// The policy file's name at the project root.
 pub const FILE_NAME: &str = "tickbench.toml";
 
@@ -72,16 +77,30 @@ impl Direction {
 }
 
 /// What a benchmark's figure measures; a rule may apply to one metric only.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Metric {
     /// Wall-clock time per iteration.
+    #[default]
     Time,
     /// Instructions per iteration.
     Instructions,
 }
 
 impl Metric {
+    /// Whether this is [`Metric::Time`] (stored files leave the default out).
+    pub fn is_time(&self) -> bool {
+        *self == Metric::Time
+    }
+
+    /// The unit of a per-iteration figure.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::Time => "ns",
+            Metric::Instructions => "Ir",
+        }
+    }
+
     /// The name used in the file and in every format.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -276,10 +295,12 @@ impl Policy {
     /// The policy for benchmark `id` measured by `metric`. `cli_threshold_pct` is the CLI's
     /// `--threshold` when it was given; it replaces `[defaults]`, not the rules.
     pub fn applied(&self, id: &str, metric: Metric, cli_threshold_pct: Option<f64>) -> Applied {
+        let default = match metric {
+            Metric::Time => self.defaults.threshold_pct.unwrap_or(DEFAULT_THRESHOLD_PCT),
+            Metric::Instructions => DEFAULT_COUNT_THRESHOLD_PCT,
+        };
         let mut applied = Applied {
-            threshold_pct: cli_threshold_pct
-                .or(self.defaults.threshold_pct)
-                .unwrap_or(DEFAULT_THRESHOLD_PCT),
+            threshold_pct: cli_threshold_pct.unwrap_or(default),
             advisory: self.defaults.advisory.unwrap_or(false),
             direction: self.defaults.direction.unwrap_or_default(),
             rules: Vec::new(),

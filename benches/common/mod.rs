@@ -24,6 +24,12 @@ use std::path::{Path, PathBuf};
 use criterion::profiler::Profiler;
 use criterion::Criterion;
 
+pub mod callgrind;
+pub mod harness;
+
+#[allow(unused_imports)] // each bench file uses a different subset
+pub use harness::{Bencher, Group, Harness, Id, Timer};
+
 /// Default sampling frequency of the flamegraph profiler, in Hz. A prime, so sampling does not
 /// lock step with periodic work.
 pub const DEFAULT_PROFILE_HZ: c_int = 997;

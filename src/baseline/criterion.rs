@@ -341,6 +341,7 @@ pub fn read_benchmark(dir: &Path) -> Result<Benchmark, Unreadable> {
         throughput: meta.throughput,
         estimates,
         sample,
+        counts: None,
     })
 }
 
@@ -403,8 +404,10 @@ pub fn load_baseline(root: &Path, name: &str) -> anyhow::Result<Loaded> {
         machine: Some(super::Machine::current()),
         git_commit: None,
         created: None,
+        metric: super::Metric::Time,
         benchmarks,
         unreadable,
+        not_counted: Vec::new(),
     });
     Ok(loaded)
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::criterion::{Estimate, Estimates, Throughput};
 pub use self::machine::Machine;
+pub use crate::policy::Metric;
 
 /// One benchmark of one run: Criterion's metadata, estimates and raw samples.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -33,8 +34,12 @@ pub struct Benchmark {
     pub throughput: Option<Throughput>,
     /// Criterion's estimates (nanoseconds per iteration).
     pub estimates: Estimates,
-    /// Raw samples: `times[i]` is the total time of `iters[i]` iterations, in nanoseconds.
+    /// Raw samples: `times[i]` is the total time of `iters[i]` iterations, in nanoseconds (for
+    /// the instructions metric: one sample, the instructions of `iters[0]` iterations).
     pub sample: Sample,
+    /// For the instructions metric: the raw counts and the profile behind the sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<crate::counts::Counted>,
 }
 
 /// Criterion's raw samples for one benchmark.
@@ -122,12 +127,18 @@ pub struct Run {
     pub git_commit: Option<String>,
     /// When it was saved (RFC 3339, UTC), if known.
     pub created: Option<String>,
+    /// What the figures measure: time (absent in files from before counts) or instructions.
+    #[serde(default, skip_serializing_if = "Metric::is_time")]
+    pub metric: Metric,
     /// The benchmarks, sorted by id.
     pub benchmarks: Vec<Benchmark>,
     /// Benchmarks of this run that could not be read (in a stored baseline: the ones skipped at
     /// `save --allow-unreadable`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<Unreadable>,
+    /// Instructions metric: the benchmarks and bench files that have no count, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_counted: Vec<crate::counts::session::NotCounted>,
 }
 
 impl Run {
@@ -198,6 +209,15 @@ pub fn resolve(item: &str, criterion_root: &std::path::Path) -> anyhow::Result<S
     if let Some(name) = item.strip_prefix("criterion:") {
         return Ok(Source::Criterion(name.to_string()));
     }
+    if let Some(name) = item.strip_prefix("counts:") {
+        // Count runs live beside the Criterion root: <target>/tickbench/counts/NAME.json.
+        let target = criterion_root
+            .parent()
+            .unwrap_or(std::path::Path::new("target"));
+        return Ok(Source::File(
+            crate::counts::session::counts_root(target).join(format!("{name}.json")),
+        ));
+    }
     let path = std::path::Path::new(item);
     if item.contains(std::path::MAIN_SEPARATOR) || item.contains('/') {
         return Ok(Source::File(path.to_path_buf()));
@@ -261,6 +281,47 @@ pub fn same_run(a: &[Run], b: &[Run]) -> Option<(String, String)> {
         }
     }
     None
+}
+
+/// The one metric of every run of `loaded` (time when there are none); two metrics in one spec
+/// are an error naming the runs.
+pub fn metric_of(spec: &str, loaded: &Loaded) -> anyhow::Result<Metric> {
+    let mut runs = loaded.runs.iter();
+    let Some(first) = runs.next() else {
+        return Ok(Metric::Time);
+    };
+    if let Some(other) = runs.find(|r| r.metric != first.metric) {
+        anyhow::bail!(
+            "'{spec}' mixes metrics: {} measures {} and {} measures {}; a baseline holds one \
+             metric",
+            first.source,
+            first.metric.as_str(),
+            other.source,
+            other.metric.as_str()
+        );
+    }
+    Ok(first.metric)
+}
+
+/// The metric OLD and NEW share; different metrics are an error (a count compared with a time
+/// would read as a change of orders of magnitude).
+pub fn common_metric(
+    old_spec: &str,
+    old: &Loaded,
+    new_spec: &str,
+    new: &Loaded,
+) -> anyhow::Result<Metric> {
+    let (a, b) = (metric_of(old_spec, old)?, metric_of(new_spec, new)?);
+    if a != b {
+        anyhow::bail!(
+            "OLD '{old_spec}' measures {} and NEW '{new_spec}' measures {}: they cannot be \
+             compared; compare a count baseline with a count run (tickbench bench --counts) and \
+             a time baseline with a time run",
+            a.as_str(),
+            b.as_str()
+        );
+    }
+    Ok(a)
 }
 
 /// Refuses an OLD and a NEW side that share a run: a run compared with itself says nothing.

@@ -95,6 +95,14 @@ pub fn read(path: &Path) -> anyhow::Result<StoredBaseline> {
     if stored.runs.is_empty() {
         bail!("{} holds no runs", path.display());
     }
+    if let Some(other) = stored.runs.iter().find(|r| r.metric != stored.runs[0].metric) {
+        bail!(
+            "{} mixes metrics ({} and {}); a stored baseline holds one",
+            path.display(),
+            stored.runs[0].metric.as_str(),
+            other.metric.as_str()
+        );
+    }
     for (i, run) in stored.runs.iter().enumerate() {
         if let Some(id) = run.duplicate_id() {
             bail!(
@@ -145,6 +153,15 @@ pub fn save(
             },
             Existing::Append => {
                 let mut stored = read(path).context("cannot --append")?;
+                if let Some(first) = stored.runs.first().filter(|f| f.metric != run.metric) {
+                    bail!(
+                        "{} holds {} runs and this run measures {}: a baseline holds one metric \
+                         (count runs go to their own file, e.g. --as counts)",
+                        path.display(),
+                        first.metric.as_str(),
+                        run.metric.as_str()
+                    );
+                }
                 if let (Some(first), Some(new)) = (
                     stored.runs.first().and_then(|r| r.machine.as_ref()),
                     run.machine.as_ref(),

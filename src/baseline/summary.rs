@@ -51,6 +51,8 @@ pub struct Summary {
     pub source: String,
     /// How many runs the baseline holds.
     pub runs: usize,
+    /// What the figures measure: `*_ns` fields hold instructions for `instructions`.
+    pub metric: crate::policy::Metric,
     /// Per benchmark, sorted by id.
     pub benchmarks: Vec<SummaryRow>,
     /// Problems met.
@@ -84,6 +86,8 @@ pub fn summarise(name: &str, loaded: &Loaded) -> Summary {
                 samples: b.sample.times.len(),
                 throughput: b
                     .throughput
+                    // A rate needs a time; a count per element is not a rate.
+                    .filter(|_| run.is_some_and(|r| r.metric.is_time()))
                     .filter(|_| mean.is_finite() && mean > 0.0)
                     .map(|t| {
                         let (per_second, unit) = t.per_second(mean);
@@ -108,6 +112,7 @@ pub fn summarise(name: &str, loaded: &Loaded) -> Summary {
             (None, _) => String::new(),
         },
         runs: loaded.runs.len(),
+        metric: run.map(|r| r.metric).unwrap_or_default(),
         benchmarks,
         warnings,
     }

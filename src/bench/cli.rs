@@ -84,6 +84,10 @@ pub struct BenchArgs {
     /// Criterion's warm-up per benchmark, in seconds [default: the bench's own; Criterion's is 3].
     #[arg(long, value_name = "S", value_parser = positive_seconds)]
     pub warm_up_time: Option<f64>,
+    /// Count instructions under callgrind instead of timing: deterministic, one run decides a
+    /// 1 % change on any machine; compared with DIR/counts.json (see docs/counts.md).
+    #[arg(long)]
+    pub counts: bool,
     #[command(flatten)]
     pub compare: CompareFlags,
 }
@@ -365,6 +369,9 @@ fn print_comparison(old: &str, new: &str, comparison: &Comparison) -> anyhow::Re
 
 /// Runs `tickbench bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.counts {
+        return super::counts::run(&args);
+    }
     let name = args.name.clone().unwrap_or_else(default_name);
     if let Some(problem) = name_problem(&name) {
         bail!("--name '{name}' {problem}");

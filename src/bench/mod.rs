@@ -13,5 +13,6 @@
 
 pub mod cli;
 pub mod confirm;
+pub mod counts;
 pub mod progress;
 pub mod runner;

@@ -46,7 +46,7 @@ pub struct Metadata {
 }
 
 impl Suite {
-    fn cargo(&self) -> Command {
+    pub(crate) fn cargo(&self) -> Command {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
         let mut cmd = Command::new(cargo);
         if let Some(dir) = &self.dir {

@@ -55,7 +55,12 @@ impl Format for Bmf {
         for r in &c.benchmarks {
             if let Some(new) = &r.new {
                 let value = finite(&r.id, "new estimate", new.estimate_ns)?;
-                doc.insert(r.id.clone(), json!({ "latency": { "value": value } }));
+                // Bencher's built-in measures: `latency` (ns) and `instructions`.
+                let measure = match c.metric {
+                    crate::policy::Metric::Time => "latency",
+                    crate::policy::Metric::Instructions => "instructions",
+                };
+                doc.insert(r.id.clone(), json!({ measure: { "value": value } }));
             }
         }
         Ok(serde_json::to_string_pretty(&doc)?)

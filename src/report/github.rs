@@ -26,7 +26,10 @@ impl Format for Github {
                 ];
                 Ok(json!({
                     "name": r.id,
-                    "unit": "ns/iter",
+                    "unit": match s.metric {
+                        crate::policy::Metric::Time => "ns/iter",
+                        crate::policy::Metric::Instructions => "Ir/iter",
+                    },
                     "value": finite(id, "mean time", r.mean_ns)?,
                     "range": format!("± {:.3}", (upper - lower) / 2.0),
                     "extra": format!("median {:.3} ns, {} samples", r.median_ns, r.samples),
@@ -45,7 +48,10 @@ impl Format for Github {
                 let new = r.new.as_ref()?;
                 Some(finite(&r.id, "new estimate", new.estimate_ns).map(|value| json!({
                     "name": r.id,
-                    "unit": "ns/iter",
+                    "unit": match c.metric {
+                        crate::policy::Metric::Time => "ns/iter",
+                        crate::policy::Metric::Instructions => "Ir/iter",
+                    },
                     "value": value,
                     "extra": format!("{} ({} vs {})", r.verdict.as_str(), fmt_pct(r.change_pct), c.old.spec),
                 })))

@@ -1,6 +1,6 @@
 //! Markdown for a pull-request comment: a table with regressions in bold and the basis notes.
 
-use super::{compare_cells, compare_footer, compare_reasons, fmt_ns, fmt_rate, Format};
+use super::{compare_cells, compare_footer, compare_reasons, fmt_rate, fmt_value, Format};
 use crate::baseline::compare::{Comparison, Verdict};
 use crate::baseline::summary::Summary;
 
@@ -54,11 +54,11 @@ impl Format for Markdown {
             out.push_str(&format!(
                 "| {} | {} | {} | {} | [{}, {}] | {} |\n",
                 code(&cell(&r.id)),
-                fmt_ns(r.mean_ns),
-                fmt_ns(r.median_ns),
-                fmt_ns(r.std_dev_ns),
-                fmt_ns(r.ci_ns[0]),
-                fmt_ns(r.ci_ns[1]),
+                fmt_value(r.mean_ns, s.metric),
+                fmt_value(r.median_ns, s.metric),
+                fmt_value(r.std_dev_ns, s.metric),
+                fmt_value(r.ci_ns[0], s.metric),
+                fmt_value(r.ci_ns[1], s.metric),
                 r.throughput
                     .as_ref()
                     .map_or_else(String::new, |t| fmt_rate(t.per_second, &t.unit)),
@@ -84,7 +84,7 @@ impl Format for Markdown {
                 Verdict::Inconclusive => "❔ inconclusive".to_string(),
                 v => v.as_str().to_string(),
             };
-            let [old, new, change, ci, p, detectable, basis, policy] = compare_cells(r, ", ");
+            let [old, new, change, ci, p, detectable, basis, policy] = compare_cells(r, c.metric, ", ");
             out.push_str(&format!(
                 "| {}{} | {old} | {new} | {change} | {ci} | {p} | {detectable} | {basis} | \
                  {policy} | {verdict} |\n",

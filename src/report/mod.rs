@@ -21,7 +21,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::baseline::compare::{BenchmarkComparison, Comparison, DriftBasis, SideStats, Verdict};
+use crate::baseline::compare::{Basis, BenchmarkComparison, Comparison, DriftBasis, SideStats, Verdict};
 use crate::baseline::summary::Summary;
 
 /// An output format. Each method returns the whole document.
@@ -98,6 +98,28 @@ pub fn fmt_ns(ns: f64) -> String {
     format!("{value:.3} {unit}")
 }
 
+/// An instruction count with a readable unit, e.g. `118.7 Ir`, `1.234 MIr`.
+pub fn fmt_count(ir: f64) -> String {
+    if !ir.is_finite() {
+        return format!("{ir}");
+    }
+    let (value, unit) = match ir.abs() {
+        x if x >= 1e9 => (ir / 1e9, "GIr"),
+        x if x >= 1e6 => (ir / 1e6, "MIr"),
+        x if x >= 1e3 => (ir / 1e3, "kIr"),
+        _ => (ir, "Ir"),
+    };
+    format!("{value:.3} {unit}")
+}
+
+/// A per-iteration figure of `metric` with a readable unit.
+pub fn fmt_value(value: f64, metric: crate::policy::Metric) -> String {
+    match metric {
+        crate::policy::Metric::Time => fmt_ns(value),
+        crate::policy::Metric::Instructions => fmt_count(value),
+    }
+}
+
 /// A signed percentage, e.g. `+4.2 %`.
 pub fn fmt_pct(pct: Option<f64>) -> String {
     pct.map_or_else(|| "—".into(), |p| format!("{p:+.1} %"))
@@ -152,17 +174,26 @@ pub fn policy_cell(b: &BenchmarkComparison) -> String {
 /// The cells shared by the text formats' compare rows, in column order: old, new, change, CI,
 /// p, detectable, basis, policy. `ci_sep` goes between the interval's bounds (`" "` in tables,
 /// `", "` in markdown).
-pub fn compare_cells(b: &BenchmarkComparison, ci_sep: &str) -> [String; 8] {
+pub fn compare_cells(
+    b: &BenchmarkComparison,
+    metric: crate::policy::Metric,
+    ci_sep: &str,
+) -> [String; 8] {
     let estimate = |s: &Option<SideStats>| {
         s.as_ref()
-            .map_or_else(String::new, |s| fmt_ns(s.estimate_ns))
+            .map_or_else(String::new, |s| fmt_value(s.estimate_ns, metric))
     };
     [
         estimate(&b.old),
         estimate(&b.new),
-        fmt_pct(b.change_pct),
-        b.ci_pct.map_or_else(String::new, |[lo, hi]| {
-            format!("[{lo:+.1}{ci_sep}{hi:+.1}]")
+        match b.basis {
+            Some(Basis::Exact) => b.change_pct.map_or_else(|| "—".into(), |p| format!("{p:+.2} %")),
+            _ => fmt_pct(b.change_pct),
+        },
+        b.ci_pct.map_or_else(String::new, |[lo, hi]| match b.basis {
+            // Exact changes of 1 % need the second decimal.
+            Some(Basis::Exact) => format!("[{lo:+.2}{ci_sep}{hi:+.2}]"),
+            _ => format!("[{lo:+.1}{ci_sep}{hi:+.1}]"),
         }),
         b.p_value.map_or_else(String::new, |p| format!("{p:.3}")),
         b.detectable_pct
@@ -185,6 +216,49 @@ pub const COMPARE_HEADS: [&str; 10] = [
     "policy",
     "verdict",
 ];
+
+/// The footer lines of a compare of instruction counts, after the shared ones.
+fn count_footer(c: &Comparison, lines: &mut Vec<String>) {
+    lines.push(
+        "old/new: instructions per iteration under callgrind (the difference of two counted \
+         calls of A and 2A iterations, over A); verdict basis exact: regressed/improved beyond \
+         the row's threshold, and beyond the spread of repeated counts where they differed \
+         (inconclusive when that spread reaches the threshold)"
+            .into(),
+    );
+    lines.push(match &c.options.policy_file {
+        Some(file) => format!("policy: {file} (instructions default: {} %)", crate::policy::DEFAULT_COUNT_THRESHOLD_PCT),
+        None => format!(
+            "policy: none (every benchmark: {} %)",
+            c.options
+                .threshold_pct
+                .unwrap_or(crate::policy::DEFAULT_COUNT_THRESHOLD_PCT)
+        ),
+    });
+    for b in &c.benchmarks {
+        if b.functions.is_empty() && b.diff_flamegraph.is_none() {
+            continue;
+        }
+        lines.push(format!(
+            "{} {}: where it changed (inclusive instructions per iteration, old → new):",
+            b.id,
+            b.verdict.as_str()
+        ));
+        for f in &b.functions {
+            lines.push(format!(
+                "    {:>10} → {:>10}  {:>9}  {}",
+                fmt_count(f.old),
+                fmt_count(f.new),
+                f.change_pct
+                    .map_or_else(|| "new".into(), |p| format!("{p:+.2} %")),
+                f.function
+            ));
+        }
+        if let Some(path) = &b.diff_flamegraph {
+            lines.push(format!("    differential flamegraph: {path}"));
+        }
+    }
+}
 
 /// `id: reason` for every row that has one (inconclusive, unreadable), in row order.
 pub fn compare_reasons(c: &Comparison) -> Vec<String> {
@@ -245,6 +319,10 @@ pub fn compare_footer(c: &Comparison) -> Vec<String> {
         ),
     });
     let o = &c.options;
+    if c.metric == crate::policy::Metric::Instructions {
+        count_footer(c, &mut lines);
+        return lines;
+    }
     lines.push(format!(
         "old/new: {} of each run's per-iteration times (geometric mean over runs)",
         o.estimator.describe()

@@ -4,7 +4,7 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use super::{
-    compare_cells, compare_footer, compare_reasons, fmt_ns, fmt_rate, verdict_label, Format,
+    compare_cells, compare_footer, compare_reasons, fmt_rate, fmt_value, verdict_label, Format,
     COMPARE_HEADS,
 };
 use crate::baseline::compare::Comparison;
@@ -33,10 +33,10 @@ impl Format for Table {
         for r in &s.benchmarks {
             b.push_record([
                 r.id.clone(),
-                fmt_ns(r.mean_ns),
-                fmt_ns(r.median_ns),
-                fmt_ns(r.std_dev_ns),
-                format!("[{} {}]", fmt_ns(r.ci_ns[0]), fmt_ns(r.ci_ns[1])),
+                fmt_value(r.mean_ns, s.metric),
+                fmt_value(r.median_ns, s.metric),
+                fmt_value(r.std_dev_ns, s.metric),
+                format!("[{} {}]", fmt_value(r.ci_ns[0], s.metric), fmt_value(r.ci_ns[1], s.metric)),
                 r.throughput
                     .as_ref()
                     .map_or_else(String::new, |t| fmt_rate(t.per_second, &t.unit)),
@@ -57,7 +57,7 @@ impl Format for Table {
             } else {
                 r.id.clone()
             };
-            let [old, new, change, ci, p, detectable, basis, policy] = compare_cells(r, " ");
+            let [old, new, change, ci, p, detectable, basis, policy] = compare_cells(r, c.metric, " ");
             b.push_record([
                 id,
                 old,

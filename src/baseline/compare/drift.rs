@@ -26,6 +26,8 @@ pub enum DriftBasis {
     NoAnchor,
     /// `--no-drift`: not corrected on request.
     Off,
+    /// Instruction counts: they do not move with the machine, nothing to correct.
+    Counts,
 }
 
 impl DriftBasis {
@@ -35,6 +37,7 @@ impl DriftBasis {
             DriftBasis::Canary => "canary",
             DriftBasis::NoAnchor => "no-anchor",
             DriftBasis::Off => "off",
+            DriftBasis::Counts => "counts",
         }
     }
 }

@@ -117,6 +117,8 @@ pub fn judge(id: &str, e: &Evidence, options: &Options, policy: Applied) -> Benc
         anchor: false,
         old: None,
         new: None,
+        functions: Vec::new(),
+        diff_flamegraph: None,
     }
 }
 

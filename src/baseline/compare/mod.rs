@@ -29,6 +29,7 @@
 //!    cannot be read. Canaries are reported, never judged.
 
 mod drift;
+mod exact;
 mod judge;
 mod measure;
 mod noise;
@@ -164,6 +165,9 @@ pub enum Basis {
     SingleRun,
     /// A run has fewer than [`MIN_SAMPLES`] samples: nothing is judged.
     FewSamples,
+    /// Instruction counts: repeated counts of identical code are identical, so the change is
+    /// exact (or, where repeated counts differed, known to within their spread).
+    Exact,
 }
 
 impl Basis {
@@ -173,6 +177,7 @@ impl Basis {
             Basis::Runs => "runs",
             Basis::SingleRun => "single-run",
             Basis::FewSamples => "few-samples",
+            Basis::Exact => "exact",
         }
     }
 }
@@ -225,6 +230,13 @@ pub struct BenchmarkComparison {
     pub old: Option<SideStats>,
     /// The new side, if present.
     pub new: Option<SideStats>,
+    /// Instructions metric, regressed or improved: the functions whose inclusive counts per
+    /// iteration changed most, largest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<crate::counts::FunctionChange>,
+    /// The differential flamegraph written for this row, if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff_flamegraph: Option<String>,
 }
 
 /// How machine drift was handled.
@@ -280,6 +292,8 @@ pub struct Side {
 pub struct Comparison {
     /// [`SCHEMA`].
     pub schema: &'static str,
+    /// What both sides measure; every figure of a row is in its unit.
+    pub metric: Metric,
     /// The old side.
     pub old: Side,
     /// The new side.
@@ -330,6 +344,11 @@ pub fn compare(
     new: &Loaded,
     options: &Options,
 ) -> Comparison {
+    let counts = |l: &Loaded| l.runs.iter().any(|r| r.metric == Metric::Instructions);
+    if counts(old) || counts(new) {
+        // The caller checked with `common_metric` that both sides measure the same.
+        return exact::compare(old_spec, old, new_spec, new, options);
+    }
     let mut warnings: Vec<Warning> = old.warnings.iter().chain(&new.warnings).cloned().collect();
     machine_warnings(old, new, &mut warnings);
     let old_runs: Vec<RunData> = old
@@ -455,6 +474,7 @@ pub fn compare(
     };
     let mut comparison = Comparison {
         schema: SCHEMA,
+        metric: Metric::Time,
         old: Side {
             spec: old_spec.into(),
             runs: old.runs.iter().map(|r| r.source.clone()).collect(),
@@ -496,6 +516,9 @@ fn drift_caveat(basis: DriftBasis, prefix: &str) -> String {
         DriftBasis::Off => "drift correction is off (--no-drift): a slower machine shows as a \
                             change of every benchmark"
             .into(),
+        DriftBasis::Counts => "instruction counts do not move with the machine's speed or load: \
+                               nothing to correct"
+            .into(),
     }
 }
 
@@ -532,6 +555,8 @@ fn one_sided(
         anchor: false,
         old: old.map(|runs| side_stats(runs, id)),
         new: new.map(|runs| side_stats(runs, id)),
+        functions: Vec::new(),
+        diff_flamegraph: None,
     }
 }
 
