@@ -8,14 +8,19 @@
 //! | `bmf`      | Bencher Metric Format (`bencher run --adapter json`)       |
 //! | `github`   | github-action-benchmark's `customSmallerIsBetter` input    |
 //!
+//! `tickbench report --html DIR` writes a static page instead ([`html`]); [`units`] picks the
+//! unit a figure is shown in.
+//!
 //! `bmf` and `github` carry measurements, not verdicts: for a comparison they export the new
 //! side, so the service keeps its own history.
 
 mod bmf;
 mod github;
+pub mod html;
 mod json;
 mod markdown;
 mod table;
+pub mod units;
 
 use std::path::Path;
 
