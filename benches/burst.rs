@@ -22,9 +22,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{
-    criterion_group, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
-};
+use criterion::{criterion_group, BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use tickbench::engine::tick::{MarketConfig, MarketGenerator, Tick};
 use tokio::runtime::Runtime;
 

@@ -65,6 +65,7 @@ fn run(seed: u64, slow: bool) -> Run {
                     std_dev: estimate(ns * 0.01),
                 },
                 sample: Sample { iters, times },
+                counts: None,
             }
         })
         .collect();
@@ -73,8 +74,10 @@ fn run(seed: u64, slow: bool) -> Run {
         machine: None,
         git_commit: None,
         created: None,
+        metric: Default::default(),
         benchmarks,
         unreadable: Vec::new(),
+        not_counted: Vec::new(),
     }
 }
 

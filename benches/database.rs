@@ -29,7 +29,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-
 use criterion::Throughput;
 use tempfile::TempDir;
 use tickbench::engine::store::SignalStore;
@@ -146,7 +145,8 @@ fn insert(c: &mut Harness<'_>) {
 /// Why the disk benchmarks have no instruction count.
 const DISK: &str = "SQLite on a file: fsync and the page cache, which instructions do not see";
 /// Why the concurrent readers have none.
-const THREADS: &str = "reader threads beside a writer thread: waiting, which instructions do not see";
+const THREADS: &str =
+    "reader threads beside a writer thread: waiting, which instructions do not see";
 
 /// `f` as the benchmark `id` of `backend`: counted in memory, time only on disk.
 fn on_backend(group: &mut Group<'_>, backend: &str, id: Id, f: impl FnMut(&mut Bencher<'_, '_>)) {

@@ -37,9 +37,7 @@ use std::hint::black_box;
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
-use criterion::{
-    criterion_group, BenchmarkId, Criterion, SamplingMode, Throughput,
-};
+use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode, Throughput};
 use tickbench::engine::journal::{encode_record, Journal, JournalConfig, SyncPolicy, WRITE_CHUNK};
 use tickbench::engine::signal::Signal;
 

@@ -14,7 +14,9 @@ use tickbench::baseline::compare;
 use tickbench::baseline::stored::{self, Existing};
 use tickbench::baseline::{self, criterion, summary, Machine, Run};
 use tickbench::bench::cli::{CompareFlags, EXIT_BAD_INPUT};
-use tickbench::report::{write_output, FormatKind};
+use tickbench::history;
+use tickbench::policy::Metric;
+use tickbench::report::{html, write_output, FormatKind};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -28,6 +30,9 @@ Examples:
   tickbench save after2 --as main --append   # add a repeated run to it
   tickbench compare baselines/main.json after
   tickbench loadtest --profile quick         # open-loop load test, SLA verdict
+  tickbench history engine/                  # trend and steps of this machine's history
+  tickbench history record after             # add a Criterion baseline to the history
+  tickbench report --html report --new after --old baselines/main.json
 
 Exit codes: 0 no regression, 1 at least one regression, 2 bad input, usage or an unreadable
 benchmark, 3 (with --fail-inconclusive) nothing regressed but some benchmarks inconclusive.";
@@ -89,6 +94,28 @@ pub enum Command {
     /// Run the suite (cargo bench, canaries included) with progress, compare it with this
     /// machine's stored baseline and confirm regressions with a second run (exit 0/1/2).
     Bench(tickbench::bench::cli::BenchArgs),
+    /// Per benchmark of this machine's history: the latest value, the trend of the last runs
+    /// and the steps (change points) with their commit ranges; `history record NAME` adds a run.
+    #[command(
+        after_help = "Examples:\n  tickbench history                      # every benchmark\n  \
+        tickbench history engine/ db_            # ids containing engine/ or db_\n  \
+        tickbench history --file baselines/history/counts.jsonl\n  \
+        tickbench history record run-20261202T101500Z   # record a Criterion baseline\n\n\
+        A step is where a benchmark's level changed: a penalised piecewise-constant fit of the\n\
+        log figures (PELT), noise estimated from successive runs; its run range is where the\n\
+        step may be (the commits to search). Exit codes: 0, 2 bad input."
+    )]
+    History(HistoryArgs),
+    /// Write the HTML report: the latest compare (or run), the history with its change points,
+    /// load-test percentile curves; one static page that opens from file:// with no network.
+    #[command(
+        after_help = "Examples:\n  tickbench report --html report --new after --old before\n  \
+        tickbench report --html report --new after          # one run, no compare\n  \
+        tickbench report --html report --loadtest load.json # add a load test\n\n\
+        Without --history, this machine's history (BASELINES/history/<machine-id>.jsonl) is\n\
+        shown when it exists. Prints the path of the page it wrote."
+    )]
+    Report(ReportArgs),
 }
 
 /// Where Criterion's files are.
@@ -185,6 +212,71 @@ pub struct MachineArgs {
     id: bool,
 }
 
+/// `tickbench history`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    action: Option<HistoryAction>,
+    /// Only benchmarks whose id contains one of these [default: all].
+    #[arg(value_name = "FILTER")]
+    filters: Vec<String>,
+    /// The history file [default: BASELINES/history/<machine-id>.jsonl].
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Runs shown in the trend.
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..))]
+    last: u16,
+    /// Directory of stored baselines.
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    baselines_dir: PathBuf,
+}
+
+/// `tickbench history record`.
+#[derive(Debug, Subcommand)]
+enum HistoryAction {
+    /// Record Criterion baseline NAME into the history (refused if that run is already there).
+    Record {
+        /// The Criterion baseline.
+        name: String,
+        /// The history file [default: BASELINES/history/<machine-id>.jsonl].
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Directory of stored baselines.
+        #[arg(long, value_name = "DIR", default_value = "baselines")]
+        baselines_dir: PathBuf,
+        #[command(flatten)]
+        criterion: CriterionDir,
+    },
+}
+
+/// `tickbench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write the page set to DIR (DIR/index.html).
+    #[arg(long, value_name = "DIR")]
+    html: PathBuf,
+    /// The latest run: a Criterion baseline or stored file, or a comma-separated list.
+    #[arg(long, value_name = "SPEC")]
+    new: Option<String>,
+    /// Compare --new with this (same forms); the page then shows the verdict table.
+    #[arg(long, value_name = "SPEC", requires = "new")]
+    old: Option<String>,
+    /// History file(s) to chart; repeatable [default: this machine's, when it exists].
+    #[arg(long, value_name = "FILE")]
+    history: Vec<PathBuf>,
+    /// Load-test report(s) from `tickbench loadtest --out`; repeatable.
+    #[arg(long, value_name = "FILE")]
+    loadtest: Vec<PathBuf>,
+    /// Directory of stored baselines.
+    #[arg(long, value_name = "DIR", default_value = "baselines")]
+    baselines_dir: PathBuf,
+    #[command(flatten)]
+    flags: CompareFlags,
+    #[command(flatten)]
+    criterion: CriterionDir,
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -195,6 +287,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Machine(args) => machine(args),
         Command::Loadtest(args) => tickbench::load::cli::run(args),
         Command::Bench(args) => tickbench::bench::cli::run(args),
+        Command::History(args) => history_cmd(args),
+        Command::Report(args) => report_cmd(args),
     }
 }
 
@@ -491,4 +585,133 @@ fn machine(args: MachineArgs) -> anyhow::Result<ExitCode> {
         write_output(None, &format!("{m}\nid: {}", m.id()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn history_cmd(args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    if let Some(HistoryAction::Record {
+        name,
+        file,
+        baselines_dir,
+        criterion: dir,
+    }) = args.action
+    {
+        let root = criterion::root(dir.criterion_dir.as_deref());
+        let path = file.unwrap_or_else(|| {
+            history::path_for(&baselines_dir, &Machine::current().id(), Metric::Time)
+        });
+        let loaded = criterion::load_baseline(&root, &name)?;
+        warn_all(&loaded.warnings);
+        let run = loaded.runs.last().context("no run read")?;
+        if run.benchmarks.is_empty() {
+            anyhow::bail!(
+                "Criterion baseline '{name}' has no readable benchmark; nothing recorded"
+            );
+        }
+        for u in &run.unreadable {
+            eprintln!("warning: not recorded: unreadable benchmark {u}");
+        }
+        let record = history::Record::from_run(
+            run,
+            &name,
+            Metric::Time,
+            history::Commit::of(Path::new(".")),
+            Some(Machine::current().id()),
+        );
+        let runs = history::append(&path, &record)?;
+        write_output(
+            None,
+            &format!(
+                "recorded {} benchmarks of '{name}' in {} ({runs} run(s))",
+                record.benchmarks.len(),
+                path.display()
+            ),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let path = args.file.unwrap_or_else(|| {
+        history::path_for(&args.baselines_dir, &Machine::current().id(), Metric::Time)
+    });
+    if !path.exists() {
+        anyhow::bail!(
+            "no history at {} (tickbench bench records one when it compares with a stored \
+             baseline; or: tickbench history record NAME)",
+            path.display()
+        );
+    }
+    let records = history::read(&path)?;
+    let series = history::series(&records, &args.filters);
+    if series.is_empty() && !args.filters.is_empty() {
+        anyhow::bail!(
+            "FILTER {} matches no benchmark in {}",
+            args.filters.join(" "),
+            path.display()
+        );
+    }
+    let text = history::text::render(
+        &path.display().to_string(),
+        &records,
+        &series,
+        usize::from(args.last),
+    );
+    write_output(None, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let root = criterion::root(args.criterion.criterion_dir.as_deref());
+    let new = args
+        .new
+        .as_deref()
+        .map(|spec| {
+            baseline::load_spec(spec, &root).with_context(|| format!("cannot read --new '{spec}'"))
+        })
+        .transpose()?;
+    let old = args
+        .old
+        .as_deref()
+        .map(|spec| {
+            baseline::load_spec(spec, &root).with_context(|| format!("cannot read --old '{spec}'"))
+        })
+        .transpose()?;
+    let comparison = match (&old, &new, &args.old, &args.new) {
+        (Some(old), Some(new), Some(old_spec), Some(new_spec)) => {
+            baseline::check_distinct(old, new)?;
+            let options = args.flags.options(Path::new("."))?;
+            warn_all(&old.warnings);
+            warn_all(&new.warnings);
+            Some(compare::compare(old_spec, old, new_spec, new, &options))
+        }
+        _ => None,
+    };
+    let history_files = if args.history.is_empty() {
+        let own = history::path_for(&args.baselines_dir, &Machine::current().id(), Metric::Time);
+        if own.is_file() {
+            vec![own]
+        } else {
+            Vec::new()
+        }
+    } else {
+        args.history.clone()
+    };
+    let mut inputs = html::Inputs {
+        criterion_root: Some(root.clone()),
+        ..html::Inputs::default()
+    };
+    for path in &history_files {
+        inputs.histories.push(html::History::read(path)?);
+    }
+    for path in &args.loadtest {
+        inputs.loadtests.push(html::LoadFile::read(path)?);
+    }
+    match (&comparison, &old, &new) {
+        (Some(c), Some(old), Some(new)) => inputs.comparison = Some((c, old, new)),
+        (_, _, Some(new)) => inputs.run = Some((args.new.as_deref().unwrap_or_default(), new)),
+        _ => {}
+    }
+    let index = html::write(&args.html, &inputs)?;
+    write_output(None, &format!("report: {}", index.display()))?;
+    Ok(match &comparison {
+        Some(c) => ExitCode::from(args.flags.gate(c)),
+        None => ExitCode::SUCCESS,
+    })
 }

@@ -2,7 +2,8 @@
 //!
 //! - [`engine`]: market ticks → streaming indicators → rules → signals, stored and journaled.
 //! - [`baseline`]: Criterion's saved files, tickbench's stored baselines, statistics, compare.
-//! - [`report`]: output formats for summaries and comparisons.
+//! - [`history`]: per-machine history of recorded runs and the change points in it.
+//! - [`report`]: output formats for summaries and comparisons, and the HTML report.
 //! - [`load`]: the open-loop load harness with its SLA verdict.
 //! - [`fsio`]: the one atomic write for every file tickbench produces, and file locks.
 //! - [`bench`]: `tickbench bench`, which runs the suite, compares and confirms regressions.
@@ -14,6 +15,7 @@ pub mod bench;
 pub mod counts;
 pub mod engine;
 pub mod fsio;
+pub mod history;
 pub mod load;
 pub mod policy;
 pub mod report;

@@ -22,8 +22,16 @@ fn tickbench() -> Command {
     let mut cmd = Command::cargo_bin("tickbench").unwrap();
     cmd.env("CARGO_TARGET_DIR", suite_target())
         .env_remove("CRITERION_HOME")
-        .env_remove("TINY_SLOW");
+        .env_remove("TINY_SLOW")
+        // On CI, recording in the history is off unless asked for; these runs check it.
+        .env_remove("CI");
     cmd
+}
+
+/// The path printed after `prefix` on a line of `stdout`, up to the first " (".
+fn printed_path(stdout: &str, prefix: &str) -> Option<std::path::PathBuf> {
+    let line = stdout.lines().find_map(|l| l.strip_prefix(prefix))?;
+    Some(line.split(" (").next().unwrap_or(line).into())
 }
 
 /// `tickbench bench` on the tiny suite with its own Criterion and baselines directories.
@@ -112,6 +120,17 @@ fn bench_runs_saves_compares_and_confirms_a_real_regression() {
         "{command}"
     );
 
+    // The report is written even without a baseline (the run's figures), its path printed last;
+    // nothing is recorded in the history without a stored baseline.
+    let report = printed_path(&stdout, "report: ").unwrap_or_else(|| panic!("{}", show(&out)));
+    assert!(report.is_file(), "{}", report.display());
+    assert!(
+        lines.last().unwrap().starts_with("report: "),
+        "{}",
+        show(&out)
+    );
+    assert!(!baselines.join("history").exists(), "{}", show(&out));
+
     // The printed command stores the run, exactly as printed.
     let saved = std::process::Command::new(words[0])
         .args(&words[1..])
@@ -138,6 +157,22 @@ fn bench_runs_saves_compares_and_confirms_a_real_regression() {
     assert!(stdout.contains("canary/sum (anchor)"), "{}", show(&out));
     assert!(stderr.contains("[1/5] tiny/sum — ETA "), "{}", show(&out));
     assert!(!stdout.contains("No stored baseline"), "{}", show(&out));
+    let history = baselines.join(format!("history/{id}.jsonl"));
+    assert_eq!(
+        printed_path(&stdout, "history: appended to "),
+        Some(history.clone()),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&history).unwrap().lines().count(),
+        1
+    );
+    let page = std::fs::read_to_string(printed_path(&stdout, "report: ").unwrap()).unwrap();
+    assert!(
+        page.contains("Latest compare"),
+        "the report shows no compare"
+    );
 
     // 3. tiny/sum does three times the work: found, re-run with the canaries, confirmed; the
     // others are not reported as regressed. A neighbour on a loaded 2-core machine can disturb

@@ -236,6 +236,23 @@ pub fn list(root: &Path) -> anyhow::Result<BTreeMap<String, usize>> {
     Ok(names)
 }
 
+/// Every benchmark's directory under `root` (`<root>/<directory_name>`), by id, from the
+/// `benchmark.json` of any of its baselines; for links to Criterion's files and flamegraphs.
+/// Benchmarks whose `benchmark.json` cannot be read are left out.
+pub fn benchmark_dirs(root: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let mut dirs = BTreeMap::new();
+    for dir in baseline_dirs(root)? {
+        if let (Ok(meta), Some(parent)) = (
+            read_json::<BenchmarkFile>(&dir.join(FILES[0])),
+            dir.parent(),
+        ) {
+            dirs.entry(meta.full_id)
+                .or_insert_with(|| parent.to_path_buf());
+        }
+    }
+    Ok(dirs)
+}
+
 /// Why a file could not be read: the message says what the file is (missing, a directory, a
 /// link loop, not JSON, cut short, the wrong shape).
 #[derive(Debug)]

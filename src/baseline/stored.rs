@@ -95,7 +95,11 @@ pub fn read(path: &Path) -> anyhow::Result<StoredBaseline> {
     if stored.runs.is_empty() {
         bail!("{} holds no runs", path.display());
     }
-    if let Some(other) = stored.runs.iter().find(|r| r.metric != stored.runs[0].metric) {
+    if let Some(other) = stored
+        .runs
+        .iter()
+        .find(|r| r.metric != stored.runs[0].metric)
+    {
         bail!(
             "{} mixes metrics ({} and {}); a stored baseline holds one",
             path.display(),

@@ -17,7 +17,7 @@ use super::runner::{self, Line, Suite};
 use crate::baseline::compare::{self, Comparison, Options};
 use crate::baseline::stats::Estimator;
 use crate::baseline::{self, criterion, summary, Loaded, Machine, Warning};
-use crate::policy::Policy;
+use crate::policy::{Metric, Policy};
 use crate::report::{write_output, FormatKind};
 
 /// Exit code: a regression reproduced in both runs (or, with `--no-confirm`, was found once).
@@ -39,6 +39,9 @@ When baselines/<machine-id>.json exists (`tickbench machine --id`), the run is c
 benchmarks flagged as regressed are run again (NAME-confirm) and stay regressed only if the
 stored baseline compared with that second run flags them too. Otherwise the run is summarised
 and the command that stores it is printed.
+A run compared with a stored baseline is recorded in baselines/history/<machine-id>.jsonl,
+except when $CI is set, for a --quick run, or with --no-history; --history records any run.
+At the end the HTML report is written (--html DIR) and its path printed.
 
 Exit codes: 0 no regression, 1 confirmed regression, 2 bad input or failure (cargo bench too).")]
 pub struct BenchArgs {
@@ -88,6 +91,16 @@ pub struct BenchArgs {
     /// 1 % change on any machine; compared with DIR/counts.json (see docs/counts.md).
     #[arg(long)]
     pub counts: bool,
+    /// Record the run in this machine's history (baselines/history/<machine-id>.jsonl) even
+    /// without a stored baseline, on CI, or for a --quick run.
+    #[arg(long, conflicts_with = "no_history")]
+    pub history: bool,
+    /// Do not record the run in the history.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Write the HTML report to DIR [default: the suite's target/tickbench-report].
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub compare: CompareFlags,
 }
@@ -409,6 +422,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let baselines_dir = here(&args.baselines_dir);
     let stored_path = baselines_dir.join(format!("{machine_id}.json"));
     let stored_spec = stored_path.display().to_string();
+    let mut ending = Ending::new(
+        &args,
+        &baselines_dir,
+        args.html.as_ref().map_or_else(
+            || metadata.target_directory.join("tickbench-report"),
+            |d| here(d),
+        ),
+        stored_path.is_file(),
+    );
+    ending.name = name.clone();
+    ending.root = root.clone();
+    ending.stored_spec = stored_spec.clone();
     let stored = if stored_path.is_file() {
         let loaded = baseline::load_spec(&stored_spec, &root)
             .with_context(|| format!("cannot read this machine's stored baseline {stored_spec}"))?;
@@ -488,7 +513,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         ))?;
         let command: Vec<String> = command.iter().map(|w| shell_word(w)).collect();
         say(&format!("  {}", command.join(" ")))?;
-        return Ok(ExitCode::SUCCESS);
+        return finish(&ending, &run, None, ExitCode::SUCCESS);
     };
 
     let first = compare::compare(&stored_spec, &stored, &name, &run, &options);
@@ -513,7 +538,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let flagged = confirm::regressed_ids(&first);
     if flagged.is_empty() || args.no_confirm {
-        return Ok(ExitCode::from(args.compare.gate(&first)));
+        let code = ExitCode::from(args.compare.gate(&first));
+        return finish(&ending, &run, Some((&first, &stored)), code);
     }
 
     let confirm_name = format!("{name}-confirm");
@@ -544,7 +570,107 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             merged.not_confirmed.join(", ")
         ))?;
     }
-    Ok(ExitCode::from(args.compare.gate(&merged.comparison)))
+    let code = ExitCode::from(args.compare.gate(&merged.comparison));
+    finish(&ending, &run, Some((&merged.comparison, &stored)), code)
+}
+
+/// What the end of a `bench` run needs: where to record and where to write the report.
+struct Ending {
+    name: String,
+    /// The history file to append to, when this run is to be recorded.
+    history: Option<PathBuf>,
+    /// This machine's history file, shown in the report when it exists.
+    own_history: PathBuf,
+    /// The suite's directory (its git commit is recorded).
+    suite_dir: PathBuf,
+    html: PathBuf,
+    root: PathBuf,
+    stored_spec: String,
+}
+
+impl Ending {
+    fn new(args: &BenchArgs, baselines_dir: &Path, html: PathBuf, stored: bool) -> Ending {
+        let own_history =
+            crate::history::path_for(baselines_dir, &Machine::current().id(), Metric::Time);
+        // Recording is explicit on CI: a CI machine's timings are not the team's history.
+        let on_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+        let record = args.history || (stored && !on_ci && !args.quick && !args.no_history);
+        Ending {
+            name: String::new(),
+            history: record.then(|| own_history.clone()),
+            own_history,
+            suite_dir: args.dir.clone().unwrap_or_else(|| PathBuf::from(".")),
+            html,
+            root: PathBuf::new(),
+            stored_spec: String::new(),
+        }
+    }
+}
+
+/// Records the run in the history (when asked), writes the HTML report and prints both paths.
+/// A history that cannot be written is an error (exit 2 unless a regression already set 1),
+/// but the report is still written.
+fn finish(
+    ending: &Ending,
+    run: &Loaded,
+    compared: Option<(&Comparison, &Loaded)>,
+    code: ExitCode,
+) -> anyhow::Result<ExitCode> {
+    let mut code = code;
+    let mut notes = vec![format!("tickbench bench: run '{}'", ending.name)];
+    let mut appended = None;
+    if let (Some(path), Some(last)) = (&ending.history, run.runs.last()) {
+        let record = crate::history::Record::from_run(
+            last,
+            &ending.name,
+            Metric::Time,
+            crate::history::Commit::of(&ending.suite_dir),
+            Some(Machine::current().id()),
+        );
+        match crate::history::append(path, &record) {
+            Ok(runs) => {
+                notes.push(format!(
+                    "history: appended to {} ({runs} runs)",
+                    path.display()
+                ));
+                appended = Some((path, runs));
+            }
+            Err(e) => {
+                eprintln!("error: the run was not recorded in the history: {e:#}");
+                if code == ExitCode::SUCCESS {
+                    code = ExitCode::from(EXIT_BAD_INPUT);
+                }
+            }
+        }
+    }
+    let mut inputs = crate::report::html::Inputs {
+        criterion_root: Some(ending.root.clone()),
+        ..Default::default()
+    };
+    match compared {
+        Some((c, old)) => {
+            notes.push(format!("compared with {}", ending.stored_spec));
+            inputs.comparison = Some((c, old, run));
+        }
+        None => inputs.run = Some((&ending.name, run)),
+    }
+    if ending.own_history.is_file() {
+        match crate::report::html::History::read(&ending.own_history) {
+            Ok(h) => inputs.histories.push(h),
+            Err(e) => eprintln!("warning: history left out of the report: {e:#}"),
+        }
+    }
+    inputs.notes = notes;
+    let index = crate::report::html::write(&ending.html, &inputs)?;
+    say("")?;
+    say(&format!("report: {}", index.display()))?;
+    if let Some((path, runs)) = appended {
+        say(&format!(
+            "history: appended to {} ({runs} runs)",
+            path.display()
+        ))?;
+    }
+    Ok(code)
 }
 
 /// How this program was started (`target/release/tickbench`, `tickbench`, …), so the printed

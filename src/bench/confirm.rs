@@ -102,6 +102,8 @@ mod tests {
             anchor: false,
             old: None,
             new: None,
+            functions: Vec::new(),
+            diff_flamegraph: None,
         }
     }
 
@@ -111,6 +113,7 @@ mod tests {
             runs: vec![s.into()],
         };
         let mut c = Comparison {
+            metric: crate::policy::Metric::Time,
             schema: crate::baseline::compare::SCHEMA,
             old: side("old"),
             new: side("new"),

@@ -98,13 +98,18 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     };
 
     let Some(stored) = stored else {
-        say(&format!("\n== counts of '{name}' (instructions per iteration)"))?;
+        say(&format!(
+            "\n== counts of '{name}' (instructions per iteration)"
+        ))?;
         for b in &outcome.run.benchmarks {
             let per = b.sample.times[0] / b.sample.iters[0];
             say(&format!("  {:<44} {}", b.id, fmt_count(per)))?;
         }
         for u in &outcome.run.unreadable {
-            say(&format!("  {:<44} UNREADABLE: {}: {}", u.id, u.file, u.reason))?;
+            say(&format!(
+                "  {:<44} UNREADABLE: {}: {}",
+                u.id, u.file, u.reason
+            ))?;
         }
         say(&format!(
             "No stored count baseline ({stored_spec}); to make this run the baseline of every \
@@ -214,4 +219,3 @@ fn program_name() -> String {
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "tickbench".into())
 }
-

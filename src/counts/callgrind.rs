@@ -40,7 +40,8 @@ pub struct Site {
 pub fn read(path: &Path) -> anyhow::Result<Dump> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the callgrind profile {}", path.display()))?;
-    parse(&text).with_context(|| format!("{} is not a callgrind profile I can read", path.display()))
+    parse(&text)
+        .with_context(|| format!("{} is not a callgrind profile I can read", path.display()))
 }
 
 /// Parses one dump.

@@ -71,6 +71,9 @@ mod tests {
         assert!(svg.starts_with("<?xml"), "{}", &svg[..80]);
         assert!(svg.contains("Rsi::update"));
         // inferno writes the change of a differential frame into its title.
-        assert!(svg.contains("+30.00%") || svg.contains("+30%"), "no +30 % in the SVG");
+        assert!(
+            svg.contains("+30.00%") || svg.contains("+30%"),
+            "no +30 % in the SVG"
+        );
     }
 }

@@ -296,9 +296,7 @@ pub fn measure(req: &Request) -> anyhow::Result<Outcome> {
             Some(f) => cmd.env(COUNTS_FILTER_ENV, f),
             None => cmd.env_remove(COUNTS_FILTER_ENV),
         };
-        let status = cmd
-            .status()
-            .context("cannot start valgrind")?;
+        let status = cmd.status().context("cannot start valgrind")?;
         if !status.success() {
             let tail = std::fs::read_to_string(&log)
                 .map(|t| {
@@ -368,10 +366,7 @@ fn read_file_run(
         let e: Entry = serde_json::from_str(line)
             .with_context(|| format!("{}:{}: not a manifest line", manifest.display(), n + 1))?;
         if let Some(reason) = e.time_only {
-            skipped.push(NotCounted {
-                what: e.id,
-                reason,
-            });
+            skipped.push(NotCounted { what: e.id, reason });
             continue;
         }
         let (Some(iterations), Some(labels)) = (e.iterations, e.labels) else {
@@ -383,7 +378,10 @@ fn read_file_run(
         };
         let read = |label: &str| -> anyhow::Result<callgrind::Dump> {
             let path = dumps.get(label).with_context(|| {
-                format!("no callgrind profile labelled '{label}' in {}", raw.display())
+                format!(
+                    "no callgrind profile labelled '{label}' in {}",
+                    raw.display()
+                )
             })?;
             callgrind::read(path)
         };
@@ -527,6 +525,9 @@ mod tests {
 {"reason":"compiler-artifact","target":{"name":"tickbench","kind":["lib"]},"executable":null}
 {"reason":"build-finished","success":true}"#;
         let got = parse_artifacts(text).unwrap();
-        assert_eq!(got, vec![("signal".to_string(), PathBuf::from("/t/signal-1"))]);
+        assert_eq!(
+            got,
+            vec![("signal".to_string(), PathBuf::from("/t/signal-1"))]
+        );
     }
 }

@@ -74,6 +74,7 @@ mod tests {
 
     fn summary(rows: &[(&str, f64, [f64; 2])]) -> Summary {
         Summary {
+            metric: crate::policy::Metric::Time,
             schema: crate::baseline::summary::SCHEMA,
             baseline: "x".into(),
             source: "test".into(),

@@ -79,6 +79,7 @@ mod tests {
             throughput: None,
         };
         let mut s = Summary {
+            metric: crate::policy::Metric::Time,
             schema: crate::baseline::summary::SCHEMA,
             baseline: "x".into(),
             source: "test".into(),

@@ -84,7 +84,8 @@ impl Format for Markdown {
                 Verdict::Inconclusive => "❔ inconclusive".to_string(),
                 v => v.as_str().to_string(),
             };
-            let [old, new, change, ci, p, detectable, basis, policy] = compare_cells(r, c.metric, ", ");
+            let [old, new, change, ci, p, detectable, basis, policy] =
+                compare_cells(r, c.metric, ", ");
             out.push_str(&format!(
                 "| {}{} | {old} | {new} | {change} | {ci} | {p} | {detectable} | {basis} | \
                  {policy} | {verdict} |\n",
@@ -190,6 +191,7 @@ mod tests {
             ("back\\|slash", "back\\|slash"),
         ];
         let summary = Summary {
+            metric: crate::policy::Metric::Time,
             schema: crate::baseline::summary::SCHEMA,
             baseline: "main`|".into(),
             source: "test".into(),

@@ -8,20 +8,27 @@
 //! | `bmf`      | Bencher Metric Format (`bencher run --adapter json`)       |
 //! | `github`   | github-action-benchmark's `customSmallerIsBetter` input    |
 //!
+//! `tickbench report --html DIR` writes a static page instead ([`html`]); [`units`] picks the
+//! unit a figure is shown in.
+//!
 //! `bmf` and `github` carry measurements, not verdicts: for a comparison they export the new
 //! side, so the service keeps its own history.
 
 mod bmf;
 mod github;
+pub mod html;
 mod json;
 mod markdown;
 mod table;
+pub mod units;
 
 use std::path::Path;
 
 use anyhow::Context;
 
-use crate::baseline::compare::{Basis, BenchmarkComparison, Comparison, DriftBasis, SideStats, Verdict};
+use crate::baseline::compare::{
+    Basis, BenchmarkComparison, Comparison, DriftBasis, SideStats, Verdict,
+};
 use crate::baseline::summary::Summary;
 
 /// An output format. Each method returns the whole document.
@@ -187,7 +194,9 @@ pub fn compare_cells(
         estimate(&b.old),
         estimate(&b.new),
         match b.basis {
-            Some(Basis::Exact) => b.change_pct.map_or_else(|| "—".into(), |p| format!("{p:+.2} %")),
+            Some(Basis::Exact) => b
+                .change_pct
+                .map_or_else(|| "—".into(), |p| format!("{p:+.2} %")),
             _ => fmt_pct(b.change_pct),
         },
         b.ci_pct.map_or_else(String::new, |[lo, hi]| match b.basis {
@@ -227,7 +236,10 @@ fn count_footer(c: &Comparison, lines: &mut Vec<String>) {
             .into(),
     );
     lines.push(match &c.options.policy_file {
-        Some(file) => format!("policy: {file} (instructions default: {} %)", crate::policy::DEFAULT_COUNT_THRESHOLD_PCT),
+        Some(file) => format!(
+            "policy: {file} (instructions default: {} %)",
+            crate::policy::DEFAULT_COUNT_THRESHOLD_PCT
+        ),
         None => format!(
             "policy: none (every benchmark: {} %)",
             c.options

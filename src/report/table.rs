@@ -36,7 +36,11 @@ impl Format for Table {
                 fmt_value(r.mean_ns, s.metric),
                 fmt_value(r.median_ns, s.metric),
                 fmt_value(r.std_dev_ns, s.metric),
-                format!("[{} {}]", fmt_value(r.ci_ns[0], s.metric), fmt_value(r.ci_ns[1], s.metric)),
+                format!(
+                    "[{} {}]",
+                    fmt_value(r.ci_ns[0], s.metric),
+                    fmt_value(r.ci_ns[1], s.metric)
+                ),
                 r.throughput
                     .as_ref()
                     .map_or_else(String::new, |t| fmt_rate(t.per_second, &t.unit)),
@@ -57,7 +61,8 @@ impl Format for Table {
             } else {
                 r.id.clone()
             };
-            let [old, new, change, ci, p, detectable, basis, policy] = compare_cells(r, c.metric, " ");
+            let [old, new, change, ci, p, detectable, basis, policy] =
+                compare_cells(r, c.metric, " ");
             b.push_record([
                 id,
                 old,

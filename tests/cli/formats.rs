@@ -78,6 +78,7 @@ fn benchmark(id: &str, ns: f64, samples: usize) -> Benchmark {
             std_dev: estimate(ns * 0.007, ns * 0.001),
         },
         sample: Sample { iters, times },
+        counts: None,
     }
 }
 
@@ -87,8 +88,10 @@ fn run(source: &str, benchmarks: Vec<Benchmark>, unreadable: Vec<Unreadable>) ->
         machine: Some(machine()),
         git_commit: None,
         created: None,
+        metric: Default::default(),
         benchmarks,
         unreadable,
+        not_counted: Vec::new(),
     }
 }
 

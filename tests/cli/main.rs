@@ -9,6 +9,9 @@
 
 mod files;
 mod formats;
+mod history;
+#[path = "../support/history_gen.rs"]
+mod history_gen;
 mod inputs;
 mod recorded;
 mod save;
