@@ -12,7 +12,6 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use tickbench::baseline::compare::{compare, Options};
 use tickbench::baseline::load_spec;
 use tickbench::baseline::stats::Rng;
@@ -21,6 +20,8 @@ use tickbench::policy::Metric;
 use tickbench::report::html::{self, History, Inputs, LoadFile};
 
 mod common;
+
+use common::{Harness, Id};
 
 const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/recorded");
 const LOADTEST: &str = concat!(
@@ -70,7 +71,7 @@ fn generated() -> Vec<Record> {
         .collect()
 }
 
-fn bench_report(c: &mut Criterion) {
+fn bench_report(c: &mut Harness<'_>) {
     let records = generated();
     let old = load_spec("r1,r2", Path::new(RECORDED)).expect("recorded fixture");
     let new = load_spec("s1", Path::new(RECORDED)).expect("recorded fixture");
@@ -91,15 +92,17 @@ fn bench_report(c: &mut Criterion) {
     let id = format!("{BENCHMARKS}x{RUNS}");
 
     let mut group = c.benchmark_group("report");
+    // Tens of millions of instructions per page: the fewest iterations the protocol allows.
+    group.count_iterations(1);
     group.sample_size(10);
-    group.bench_function(BenchmarkId::new("html", &id), |b| {
+    group.bench_function(Id::new("html", &id), |b| {
         b.iter(|| html::render(black_box(&inputs), dir.path()).len())
     });
     let series: Vec<Vec<f64>> = history::series(&records, &[])
         .iter()
         .map(|s| s.values())
         .collect();
-    group.bench_function(BenchmarkId::new("changepoints", &id), |b| {
+    group.bench_function(Id::new("changepoints", &id), |b| {
         b.iter(|| {
             series
                 .iter()
@@ -110,9 +113,6 @@ fn bench_report(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = common::criterion();
-    targets = bench_report
+fn main() {
+    common::harness::main(&[bench_report]);
 }
-criterion_main!(benches);

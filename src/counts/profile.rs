@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::callgrind::Dump;
 
 /// Stacks kept per benchmark, heaviest first.
-pub const MAX_STACKS: usize = 400;
+pub const MAX_STACKS: usize = 250;
 
 /// The frame that stands for the stacks beyond [`MAX_STACKS`].
 pub const OTHER: &str = "[other]";
@@ -48,13 +48,140 @@ impl Counted {
     }
 }
 
-/// Stacks with counts; frame names are stored once.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+/// Stacks with counts; frame names are stored once. In a file it is the folded text (one
+/// `outer;…;inner count` line per stack), gzip-compressed and base64-encoded: function paths
+/// are long and repeat, and compressed they cost a few kilobytes per benchmark.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Stored", try_from = "Stored")]
 pub struct Profile {
     /// Frame names.
     pub frames: Vec<String>,
     /// Each stack as indices into `frames`, outermost first, with its instructions.
     pub stacks: Vec<(Vec<u32>, u64)>,
+}
+
+/// The stored form of a [`Profile`].
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    /// Always [`STORED_FORMAT`].
+    format: String,
+    /// Number of stacks (a check on the decoded text).
+    stacks: usize,
+    /// base64 of the gzip of the folded text.
+    data: String,
+}
+
+/// The `format` of a stored profile.
+const STORED_FORMAT: &str = "folded+gzip+base64";
+
+impl From<Profile> for Stored {
+    fn from(p: Profile) -> Stored {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(p.folded(1.0).as_bytes())
+            .expect("gzip into memory");
+        Stored {
+            format: STORED_FORMAT.into(),
+            stacks: p.stacks.len(),
+            data: base64::encode(&gz.finish().expect("gzip into memory")),
+        }
+    }
+}
+
+impl TryFrom<Stored> for Profile {
+    type Error = String;
+
+    fn try_from(s: Stored) -> Result<Profile, String> {
+        use std::io::Read;
+        if s.format != STORED_FORMAT {
+            return Err(format!(
+                "profile format '{}' (this reads '{STORED_FORMAT}')",
+                s.format
+            ));
+        }
+        let bytes = base64::decode(&s.data).ok_or("profile data is not base64")?;
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_string(&mut text)
+            .map_err(|e| format!("profile data is not gzip text: {e}"))?;
+        let mut named = Vec::new();
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let (stack, count) = line
+                .rsplit_once(' ')
+                .ok_or_else(|| format!("profile line without a count: '{line}'"))?;
+            let count: u64 = count
+                .parse()
+                .map_err(|_| format!("profile line with a bad count: '{line}'"))?;
+            named.push((stack.split(';').map(str::to_string).collect(), count));
+        }
+        if named.len() != s.stacks {
+            return Err(format!(
+                "profile holds {} stacks, its header says {}",
+                named.len(),
+                s.stacks
+            ));
+        }
+        Ok(Profile::from_stacks(named))
+    }
+}
+
+/// Standard base64 (RFC 4648, with padding): the profile's bytes in a JSON string.
+mod base64 {
+    const ALPHABET: &[u8; 64] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn encode(bytes: &[u8]) -> String {
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        for chunk in bytes.chunks(3) {
+            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    pub fn decode(text: &str) -> Option<Vec<u8>> {
+        let text = text.as_bytes();
+        if text.len() % 4 != 0 {
+            return None;
+        }
+        let value = |c: u8| ALPHABET.iter().position(|&a| a == c).map(|v| v as u32);
+        let mut out = Vec::with_capacity(text.len() / 4 * 3);
+        for chunk in text.chunks(4) {
+            let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
+            if pad > 2 {
+                return None;
+            }
+            let mut n = 0u32;
+            for &c in &chunk[..4 - pad] {
+                n = (n << 6) | value(c)?;
+            }
+            n <<= 6 * pad as u32;
+            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+            out.extend_from_slice(&bytes[..3 - pad]);
+        }
+        Some(out)
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn round_trips() {
+        for text in ["", "f", "fo", "foo", "foob", "fooba", "foobar"] {
+            let e = encode(text.as_bytes());
+            assert_eq!(decode(&e).unwrap(), text.as_bytes(), "{e}");
+        }
+        assert_eq!(encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(encode(b"fo"), "Zm8=");
+        assert!(decode("Zm8").is_none());
+        assert!(decode("Z!8=").is_none());
+    }
 }
 
 /// Resolves the functions inlined at an instruction.
@@ -280,6 +407,23 @@ mod tests {
         assert_eq!(inc["setup"], 7);
         assert!(p.folded(1.0).contains("iter;update;Rsi::update 50\n"));
         assert_eq!(p.problem(), None);
+    }
+
+    #[test]
+    fn a_stored_profile_reads_back_and_damage_is_refused() {
+        let p = Profile::from_stacks(vec![
+            (vec!["<a as B>::f".into(), "g h".into()], 10),
+            (vec!["x".into()], 3),
+        ]);
+        let json = serde_json::to_string(&p).unwrap();
+        let back: Profile = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.inclusive(), p.inclusive());
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["stacks"] = 3.into();
+        assert!(serde_json::from_value::<Profile>(v.clone()).is_err());
+        v["stacks"] = 2.into();
+        v["data"] = "AAAA".into();
+        assert!(serde_json::from_value::<Profile>(v).is_err());
     }
 
     #[test]

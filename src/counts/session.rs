@@ -216,12 +216,21 @@ pub fn measure(req: &Request) -> anyhow::Result<Outcome> {
     let root = counts_root(&req.target_directory);
     let run_file = root.join(format!("{}.json", req.name));
     let dir = root.join(&req.name);
-    if run_file.exists() || dir.exists() {
+    if run_file.exists() {
         bail!(
             "a count run named '{}' exists ({}); pick another --name or remove it",
             req.name,
             run_file.display()
         );
+    }
+    if dir.exists() {
+        // Left by a run that failed before writing its run file: its profiles are stale.
+        eprintln!(
+            "note: removing {}, left by an earlier count run of that name that did not finish",
+            dir.display()
+        );
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove {}", dir.display()))?;
     }
     let raw = dir.join("raw");
     std::fs::create_dir_all(&raw).with_context(|| format!("cannot create {}", raw.display()))?;

@@ -150,6 +150,19 @@ impl Record {
             .iter()
             .filter(|b| b.sample.problem().is_none())
             .map(|b| {
+                if metric == Metric::Instructions {
+                    // An exact figure: one value, no interval.
+                    let value =
+                        b.sample.times.iter().sum::<f64>() / b.sample.iters.iter().sum::<f64>();
+                    return Point {
+                        id: b.id.clone(),
+                        estimate: value,
+                        lower: value,
+                        upper: value,
+                        samples: 1,
+                        throughput: b.throughput,
+                    };
+                }
                 let sorted = stats::sorted(&b.sample.per_iteration());
                 let estimate = Estimator::Low.of_sorted(&sorted);
                 let half = 1.96 * stats::within_run_log_variance(&sorted, Estimator::Low).sqrt();

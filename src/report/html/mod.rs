@@ -437,7 +437,7 @@ fn compare_section(
                 esc(group)
             );
         }
-        compare_row(out, b, old, new, links, history_ids);
+        compare_row(out, b, c.metric, old, new, links, history_ids);
     }
     out.push_str("</tbody></table>");
 }
@@ -445,13 +445,14 @@ fn compare_section(
 fn compare_row(
     out: &mut String,
     b: &BenchmarkComparison,
+    metric: Metric,
     old: &Loaded,
     new: &Loaded,
     links: &Links,
     history_ids: &BTreeMap<&str, ()>,
 ) {
     let throughput = throughput_of(new, &b.id).or_else(|| throughput_of(old, &b.id));
-    let quantity = Quantity::of(Metric::Time, throughput);
+    let quantity = Quantity::of(metric, throughput);
     let side = |s: &Option<crate::baseline::compare::SideStats>| {
         s.as_ref().map_or_else(
             || "<td class=\"num\" data-sort=\"0\"></td>".to_string(),
@@ -482,6 +483,34 @@ fn compare_row(
         (None, Some(reason)) => reason.clone(),
         (None, None) => String::new(),
     };
+    // Counts: the functions that changed, and the differential flamegraph.
+    let mut basis = esc(&basis);
+    if !b.functions.is_empty() {
+        basis.push_str("<ul class=\"functions\">");
+        for f in &b.functions {
+            let _ = write!(
+                basis,
+                "<li>{} → {} ({}) {}</li>",
+                esc(&quantity.format(f.old)),
+                esc(&quantity.format(f.new)),
+                f.change_pct
+                    .map_or_else(|| "new".into(), |p| format!("{p:+.2} %")),
+                esc(&f.function)
+            );
+        }
+        basis.push_str("</ul>");
+    }
+    let mut row_links = links.of(&b.id);
+    if let Some(svg) = &b.diff_flamegraph {
+        if !row_links.is_empty() {
+            row_links.push_str(" · ");
+        }
+        let _ = write!(
+            row_links,
+            "<a href=\"{}\">differential flamegraph</a>",
+            esc(&href(&links.page_dir, Path::new(svg)))
+        );
+    }
     let _ = write!(
         out,
         "<tr data-verdict=\"{v}\"><td>{}</td><td class=\"{v}\">{}</td>{}<td>{}</td>{}{}<td>{}</td>{}{}<td>{}</td><td>{}</td></tr>",
@@ -495,7 +524,7 @@ fn compare_row(
             b.detectable_pct,
             b.detectable_pct.map_or_else(String::new, |d| format!("±{d:.1} %"))
         ),
-        esc(&basis),
+        basis,
         side(&b.old),
         side(&b.new),
         samples_chart(
@@ -503,7 +532,7 @@ fn compare_row(
             samples_of(old, &b.id, &quantity),
             samples_of(new, &b.id, &quantity)
         ),
-        links.of(&b.id),
+        row_links,
         v = b.verdict.as_str(),
     );
 }
@@ -527,7 +556,7 @@ fn run_section(
         return;
     };
     for b in &last.benchmarks {
-        let quantity = Quantity::of(Metric::Time, b.throughput);
+        let quantity = Quantity::of(last.metric, b.throughput);
         let sorted = crate::baseline::stats::sorted(&b.sample.per_iteration());
         let estimate = crate::baseline::stats::Estimator::Low.of_sorted(&sorted);
         let _ = write!(
