@@ -442,8 +442,12 @@ fn save(args: SaveArgs) -> anyhow::Result<ExitCode> {
         );
     }
     run.machine = Some(Machine::current());
-    run.git_commit = baseline::machine::git_commit();
-    run.created = Some(tickbench::timestamp::now_rfc3339());
+    if run.metric.is_time() || run.created.is_none() {
+        // A count run keeps when and on what commit it was counted: that is what tells two
+        // count runs of identical code apart (`Run::fingerprint`).
+        run.git_commit = baseline::machine::git_commit();
+        run.created = Some(tickbench::timestamp::now_rfc3339());
+    }
     run.source = match run.metric {
         baseline::Metric::Time => format!("Criterion baseline '{}'", args.baseline),
         baseline::Metric::Instructions => format!("count run '{}'", args.baseline),

@@ -142,9 +142,9 @@ pub struct Run {
 }
 
 impl Run {
-    /// A fingerprint of the measurements (ids and raw samples, bit for bit): two runs with the
-    /// same fingerprint are the same run read twice, e.g. a Criterion baseline and its stored
-    /// copy, whatever their sources say.
+    /// A fingerprint of the measurements (ids and raw samples, bit for bit; for counts also the
+    /// time the run was made): two runs with the same fingerprint are the same run read twice,
+    /// e.g. a Criterion baseline and its stored copy, whatever their sources say.
     pub fn fingerprint(&self) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut eat = |bytes: &[u8]| {
@@ -152,6 +152,12 @@ impl Run {
                 h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
             }
         };
+        if self.metric == Metric::Instructions {
+            // Counts of identical code are identical by design: two count runs are told apart
+            // by when they ran; the same run read twice still has the same fingerprint.
+            eat(self.created.as_deref().unwrap_or("").as_bytes());
+            eat(&[0xfe]);
+        }
         for b in &self.benchmarks {
             eat(b.id.as_bytes());
             eat(&[0xff]);

@@ -12,10 +12,10 @@ use super::runner::{self, Suite};
 use crate::baseline::compare::{self, Comparison, Verdict};
 use crate::baseline::{self, common_metric, Loaded, Warning};
 use crate::counts::flame;
+use crate::counts::session::{self, Request};
 use crate::history;
 use crate::policy::Metric;
 use crate::report::html;
-use crate::counts::session::{self, Request};
 use crate::report::{fmt_count, write_output, FormatKind};
 
 /// The stored count baseline's name: one file for every machine.
@@ -198,7 +198,10 @@ fn finish(
         );
         match history::append(&path, &entry) {
             Ok(runs) => {
-                notes.push(format!("history: appended to {} ({runs} runs)", path.display()));
+                notes.push(format!(
+                    "history: appended to {} ({runs} runs)",
+                    path.display()
+                ));
                 appended = Some(runs);
             }
             Err(e) => {
@@ -228,7 +231,10 @@ fn finish(
     say("")?;
     say(&format!("report: {}", index.display()))?;
     if let Some(runs) = appended {
-        say(&format!("history: appended to {} ({runs} runs)", path.display()))?;
+        say(&format!(
+            "history: appended to {} ({runs} runs)",
+            path.display()
+        ))?;
     }
     Ok(ExitCode::from(code))
 }

@@ -128,13 +128,16 @@ impl TryFrom<Stored> for Profile {
 
 /// Standard base64 (RFC 4648, with padding): the profile's bytes in a JSON string.
 mod base64 {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     pub fn encode(bytes: &[u8]) -> String {
         let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
         for chunk in bytes.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
             let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
             for i in 0..4 {
                 if i <= chunk.len() {
@@ -286,6 +289,22 @@ impl Profile {
         out
     }
 
+    /// Self instructions of every function: the stacks it ends.
+    pub fn exclusive(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for (stack, cost) in self.named() {
+            if let Some(leaf) = stack.last() {
+                *out.entry(leaf.to_string()).or_insert(0) += cost;
+            }
+        }
+        out
+    }
+
+    /// Instructions of all stacks.
+    pub fn total(&self) -> u64 {
+        self.stacks.iter().map(|s| s.1).sum()
+    }
+
     /// Folded stacks (`outer;…;inner count`, one line each, sorted), counts multiplied by
     /// `scale` and rounded: the input of a flamegraph.
     pub fn folded(&self, scale: f64) -> String {
@@ -314,10 +333,16 @@ pub struct FunctionChange {
     pub new: f64,
     /// `new / old − 1` in % (`null` when the old side did not have it).
     pub change_pct: Option<f64>,
+    /// Change of its self instructions per iteration (those not in a function it calls or
+    /// inlines): the function whose own code changed has the largest.
+    pub self_change: f64,
 }
 
-/// The `n` functions whose inclusive instructions per iteration changed most between `old`
-/// (covering `old_span` iterations) and `new`, largest absolute change first.
+/// The `n` functions whose instructions per iteration changed most between `old` (covering
+/// `old_span` iterations) and `new`: first by the change of their self instructions (the
+/// function whose own code changed, inlined functions included, comes first), then by the
+/// change of their inclusive instructions. Frames that hold every instruction on both sides
+/// (the benchmark's own loop and the harness around it) say nothing and are left out.
 pub fn top_changes(
     old: &Profile,
     old_span: u64,
@@ -326,6 +351,8 @@ pub fn top_changes(
     n: usize,
 ) -> Vec<FunctionChange> {
     let (a, b) = (old.inclusive(), new.inclusive());
+    let (sa, sb) = (old.exclusive(), new.exclusive());
+    let (ta, tb) = (old.total(), new.total());
     let per = |m: &BTreeMap<String, u64>, name: &str, span: u64| {
         m.get(name).map_or(0.0, |&c| c as f64 / span.max(1) as f64)
     };
@@ -333,6 +360,7 @@ pub fn top_changes(
     let mut out: Vec<FunctionChange> = names
         .into_iter()
         .filter(|name| name.as_str() != OTHER)
+        .filter(|name| !(a.get(*name) == Some(&ta) && b.get(*name) == Some(&tb)))
         .map(|name| {
             let (o, x) = (per(&a, name, old_span), per(&b, name, new_span));
             FunctionChange {
@@ -340,14 +368,16 @@ pub fn top_changes(
                 old: o,
                 new: x,
                 change_pct: (o > 0.0).then(|| (x / o - 1.0) * 100.0),
+                self_change: per(&sb, name, new_span) - per(&sa, name, old_span),
             }
         })
-        .filter(|c| (c.new - c.old).abs() >= 0.5)
+        .filter(|c| (c.new - c.old).abs() >= 0.5 || c.self_change.abs() >= 0.5)
         .collect();
     out.sort_by(|p, q| {
-        (q.new - q.old)
+        q.self_change
             .abs()
-            .total_cmp(&(p.new - p.old).abs())
+            .total_cmp(&p.self_change.abs())
+            .then_with(|| (q.new - q.old).abs().total_cmp(&(p.new - p.old).abs()))
             .then_with(|| p.function.cmp(&q.function))
     });
     out.truncate(n);
@@ -460,8 +490,10 @@ mod tests {
         assert_eq!(top[0].old, 100.0);
         assert_eq!(top[0].new, 120.0);
         assert_eq!(top[0].change_pct, Some(20.0));
-        assert_eq!(top[1].function, "update");
+        assert_eq!(top[0].self_change, 20.0);
         assert!(top.iter().all(|c| c.function != "Ema::update"));
+        // `update` holds every instruction on both sides: the frame around the change, not news.
+        assert!(top.iter().all(|c| c.function != "update"));
         let vwap = top.iter().find(|c| c.function == "Vwap::update").unwrap();
         assert_eq!(vwap.change_pct, None);
     }

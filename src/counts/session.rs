@@ -74,11 +74,18 @@ pub fn counts_root(target_directory: &Path) -> PathBuf {
     target_directory.join("tickbench").join("counts")
 }
 
+/// The valgrind to run: `$TICKBENCH_VALGRIND` when set, else `valgrind` from PATH.
+pub fn valgrind() -> std::ffi::OsString {
+    std::env::var_os("TICKBENCH_VALGRIND")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "valgrind".into())
+}
+
 /// Checks that valgrind is installed and recent enough; returns its version line.
 pub fn check_valgrind() -> anyhow::Result<String> {
     let how = "install it (Debian/Ubuntu: `apt-get install -y valgrind`; Fedora: `dnf install \
                valgrind`; macOS has no usable valgrind) or run the time metric without --counts";
-    let out = match Command::new("valgrind").arg("--version").output() {
+    let out = match Command::new(valgrind()).arg("--version").output() {
         Ok(out) if out.status.success() => out,
         Ok(out) => bail!("`valgrind --version` failed ({}); {how}", out.status),
         Err(e) => bail!("valgrind is not installed or not on PATH ({e}); {how}"),
@@ -283,7 +290,7 @@ pub fn measure(req: &Request) -> anyhow::Result<Outcome> {
         let manifest = raw.join(format!("{name}.manifest.jsonl"));
         let log = raw.join(format!("{name}.valgrind.log"));
         eprintln!("== counting bench file {name} under callgrind");
-        let mut cmd = Command::new("valgrind");
+        let mut cmd = Command::new(valgrind());
         cmd.args([
             "--tool=callgrind",
             "--instr-atstart=no",

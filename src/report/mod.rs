@@ -252,17 +252,19 @@ fn count_footer(c: &Comparison, lines: &mut Vec<String>) {
             continue;
         }
         lines.push(format!(
-            "{} {}: where it changed (inclusive instructions per iteration, old → new):",
+            "{} {}: where it changed (inclusive instructions per iteration old → new, change, \
+             change of its own instructions):",
             b.id,
             b.verdict.as_str()
         ));
         for f in &b.functions {
             lines.push(format!(
-                "    {:>10} → {:>10}  {:>9}  {}",
+                "    {:>10} → {:>10}  {:>9}  self {:>+8.2} Ir  {}",
                 fmt_count(f.old),
                 fmt_count(f.new),
                 f.change_pct
                     .map_or_else(|| "new".into(), |p| format!("{p:+.2} %")),
+                f.self_change,
                 f.function
             ));
         }

@@ -7,6 +7,7 @@
 //! `tickbench bench` end to end stays in `tests/cli_bench.rs`: it times real Criterion runs,
 //! which the tests here, running beside it, would disturb.
 
+mod counts;
 mod files;
 mod formats;
 mod history;
