@@ -326,9 +326,20 @@ impl Policy {
     /// A warning for each rule whose glob matches none of `ids` (a renamed benchmark leaves its
     /// rule behind), naming the file and line.
     pub fn unmatched(&self, ids: &[impl AsRef<str>]) -> Vec<Warning> {
+        self.unmatched_for(ids, Metric::Time)
+    }
+
+    /// [`Policy::unmatched`] among the rules written for `metric`: for time, the rules without
+    /// a metric too; for instructions only the rules that say `metric = "instructions"` (the
+    /// others are mostly about benchmarks that have no count: threads, disk).
+    pub fn unmatched_for(&self, ids: &[impl AsRef<str>], metric: Metric) -> Vec<Warning> {
         let path = self.source.as_deref().unwrap_or(Path::new(FILE_NAME));
         self.rules
             .iter()
+            .filter(|r| match metric {
+                Metric::Time => r.metric.is_none_or(|m| m == metric),
+                Metric::Instructions => r.metric == Some(metric),
+            })
             .filter(|r| !ids.iter().any(|id| r.glob.matches(id.as_ref())))
             .map(|r| {
                 Warning(format!(

@@ -215,7 +215,11 @@ pub fn compare(
     }
     benchmarks.sort_by(|x, y| x.id.cmp(&y.id));
     let all_ids: Vec<&&str> = ids.iter().collect();
-    warnings.extend(options.policy.unmatched(&all_ids));
+    warnings.extend(
+        options
+            .policy
+            .unmatched_for(&all_ids, Metric::Instructions),
+    );
     for b in &benchmarks {
         if let Some(spread) = b
             .old
@@ -225,7 +229,7 @@ pub fn compare(
             .find(|s| *s > 0.0)
         {
             warnings.push(Warning(format!(
-                "{}: repeated counts of the same code differ by {spread:.3} %: this spread is \
+                "{}: repeated counts of the same code differ by {spread:.4} %: this spread is \
                  used as its uncertainty",
                 b.id
             )));
