@@ -679,11 +679,19 @@ fn report_cmd(args: ReportArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let comparison = match (&old, &new, &args.old, &args.new) {
         (Some(old), Some(new), Some(old_spec), Some(new_spec)) => {
+            let metric = baseline::common_metric(old_spec, old, new_spec, new)?;
             baseline::check_distinct(old, new)?;
             let options = args.flags.options(Path::new("."))?;
             warn_all(&old.warnings);
             warn_all(&new.warnings);
-            Some(compare::compare(old_spec, old, new_spec, new, &options))
+            let mut c = compare::compare(old_spec, old, new_spec, new, &options);
+            if metric == Metric::Instructions {
+                // Beside the page, which links them.
+                let dir = args.html.join("flamegraphs");
+                let failed = tickbench::bench::counts::write_flamegraphs(&mut c, old, new, &dir);
+                warn_all(&failed);
+            }
+            Some(c)
         }
         _ => None,
     };

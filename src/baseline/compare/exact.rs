@@ -215,11 +215,7 @@ pub fn compare(
     }
     benchmarks.sort_by(|x, y| x.id.cmp(&y.id));
     let all_ids: Vec<&&str> = ids.iter().collect();
-    warnings.extend(
-        options
-            .policy
-            .unmatched_for(&all_ids, Metric::Instructions),
-    );
+    warnings.extend(options.policy.unmatched_for(&all_ids, Metric::Instructions));
     for b in &benchmarks {
         if let Some(spread) = b
             .old
