@@ -105,6 +105,30 @@ pub struct BenchArgs {
     pub compare: CompareFlags,
 }
 
+impl BenchArgs {
+    /// `--name`, or a UTC stamp, checked.
+    pub fn run_name(&self) -> anyhow::Result<String> {
+        let name = self.name.clone().unwrap_or_else(default_name);
+        if let Some(problem) = name_problem(&name) {
+            bail!("--name '{name}' {problem}");
+        }
+        if let Some(dir) = &self.dir {
+            if !dir.is_dir() {
+                bail!("-C {}: not a directory", dir.display());
+            }
+        }
+        Ok(name)
+    }
+
+    /// `path` as given on the command line: relative paths start in -C DIR, like cargo's own.
+    pub fn here(&self, path: &Path) -> PathBuf {
+        match &self.dir {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+}
+
 /// The compare's knobs: one definition for `tickbench compare` and `tickbench bench`.
 #[derive(Debug, clap::Args)]
 pub struct CompareFlags {
@@ -369,7 +393,7 @@ fn warn_all(warnings: &[Warning]) {
 }
 
 /// Prints `text` and a newline on stdout; an error (a closed pipe) ends the command.
-fn say(text: &str) -> anyhow::Result<()> {
+pub(crate) fn say(text: &str) -> anyhow::Result<()> {
     writeln!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")
 }
 
@@ -385,20 +409,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.counts {
         return super::counts::run(&args);
     }
-    let name = args.name.clone().unwrap_or_else(default_name);
-    if let Some(problem) = name_problem(&name) {
-        bail!("--name '{name}' {problem}");
-    }
-    if let Some(dir) = &args.dir {
-        if !dir.is_dir() {
-            bail!("-C {}: not a directory", dir.display());
-        }
-    }
-    // Relative paths start in -C DIR, like cargo's own paths there.
-    let here = |p: &Path| match &args.dir {
-        Some(dir) if p.is_relative() => dir.join(p),
-        _ => p.to_path_buf(),
-    };
+    let name = args.run_name()?;
+    let here = |p: &Path| args.here(p);
     let mut suite = Suite {
         dir: args.dir.clone(),
         manifest_path: args.manifest_path.clone(),
@@ -675,7 +687,7 @@ fn finish(
 
 /// How this program was started (`target/release/tickbench`, `tickbench`, …), so the printed
 /// command runs as shown from the same directory.
-fn program_name() -> String {
+pub(crate) fn program_name() -> String {
     std::env::args_os()
         .next()
         .map(|p| p.to_string_lossy().into_owned())

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 
-use super::cli::{default_name, name_problem, shell_word, BenchArgs};
+use super::cli::{program_name, say, shell_word, BenchArgs};
 use super::runner::{self, Suite};
 use crate::baseline::compare::{self, Comparison, Verdict};
 use crate::baseline::{self, common_metric, Loaded, Warning};
@@ -33,19 +33,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             bail!("{flag} is for the time metric; --counts runs callgrind, not Criterion");
         }
     }
-    let name = args.name.clone().unwrap_or_else(default_name);
-    if let Some(problem) = name_problem(&name) {
-        bail!("--name '{name}' {problem}");
-    }
-    if let Some(dir) = &args.dir {
-        if !dir.is_dir() {
-            bail!("-C {}: not a directory", dir.display());
-        }
-    }
-    let here = |p: &Path| match &args.dir {
-        Some(dir) if p.is_relative() => dir.join(p),
-        _ => p.to_path_buf(),
-    };
+    let name = args.run_name()?;
+    let here = |p: &Path| args.here(p);
     let suite = Suite {
         dir: args.dir.clone(),
         manifest_path: args.manifest_path.clone(),
@@ -297,17 +286,4 @@ pub fn file_name(id: &str) -> String {
             }
         })
         .collect()
-}
-
-fn say(text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    writeln!(std::io::stdout().lock(), "{text}").context("cannot write to stdout")
-}
-
-fn program_name() -> String {
-    std::env::args_os()
-        .next()
-        .map(|p| p.to_string_lossy().into_owned())
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "tickbench".into())
 }

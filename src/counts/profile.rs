@@ -489,7 +489,7 @@ mod tests {
         assert_eq!(top[0].function, "Rsi::update");
         assert_eq!(top[0].old, 100.0);
         assert_eq!(top[0].new, 120.0);
-        assert_eq!(top[0].change_pct, Some(20.0));
+        assert!((top[0].change_pct.unwrap() - 20.0).abs() < 1e-9);
         assert_eq!(top[0].self_change, 20.0);
         assert!(top.iter().all(|c| c.function != "Ema::update"));
         // `update` holds every instruction on both sides: the frame around the change, not news.

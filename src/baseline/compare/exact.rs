@@ -19,7 +19,7 @@ use super::{
 };
 use crate::baseline::{Benchmark, Loaded, Metric, Warning};
 use crate::counts::{top_changes, Profile};
-use crate::policy::{Applied, Direction};
+use crate::policy::Applied;
 
 /// Functions listed per changed row.
 pub const TOP_FUNCTIONS: usize = 10;
@@ -114,11 +114,7 @@ fn judge(id: &str, old: &[Count<'_>], new: &[Count<'_>], policy: Applied) -> Ben
     } else {
         (Verdict::Unchanged, None)
     };
-    let verdict = match (policy.direction, verdict) {
-        (Direction::LargerIsBetter, Verdict::Regressed) => Verdict::Improved,
-        (Direction::LargerIsBetter, Verdict::Improved) => Verdict::Regressed,
-        (_, v) => v,
-    };
+    let verdict = super::judge::oriented(policy.direction, verdict);
     let functions = match (
         matches!(verdict, Verdict::Regressed | Verdict::Improved),
         old.iter().find_map(|c| c.profile),

@@ -53,6 +53,15 @@ pub fn disturbance(m: &Measured, estimator: Estimator, required_pct: f64) -> Opt
     })
 }
 
+/// `verdict` for a rise read as `regressed`, turned round where more is better.
+pub fn oriented(direction: Direction, verdict: Verdict) -> Verdict {
+    match (direction, verdict) {
+        (Direction::LargerIsBetter, Verdict::Regressed) => Verdict::Improved,
+        (Direction::LargerIsBetter, Verdict::Improved) => Verdict::Regressed,
+        (_, v) => v,
+    }
+}
+
 /// Judges one benchmark. The caller fills in the side statistics and the anchor flag.
 pub fn judge(id: &str, e: &Evidence, options: &Options, policy: Applied) -> BenchmarkComparison {
     let crit = stats::student_t_critical(options.confidence, e.df);
@@ -93,12 +102,7 @@ pub fn judge(id: &str, e: &Evidence, options: &Options, policy: Applied) -> Benc
     } else {
         (Verdict::Unchanged, None)
     };
-    // For a metric where more is better, a rise is the improvement.
-    let verdict = match (policy.direction, verdict) {
-        (Direction::LargerIsBetter, Verdict::Regressed) => Verdict::Improved,
-        (Direction::LargerIsBetter, Verdict::Improved) => Verdict::Regressed,
-        (_, v) => v,
-    };
+    let verdict = oriented(policy.direction, verdict);
     BenchmarkComparison {
         id: id.into(),
         verdict,
