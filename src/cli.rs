@@ -331,12 +331,18 @@ fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     for path in files {
         match stored::read(&path) {
             Ok(b) => {
+                let metric = b.runs.last().map(|r| r.metric).unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "  {:<24} {} benchmarks, {} run(s)",
+                    "  {:<24} {} benchmarks, {} run(s){}",
                     path.display(),
                     b.runs.last().map_or(0, |r| r.benchmarks.len()),
-                    b.runs.len()
+                    b.runs.len(),
+                    if metric.is_time() {
+                        ""
+                    } else {
+                        ", instruction counts"
+                    }
                 );
             }
             Err(e) => eprintln!("warning: {e:#}"),
