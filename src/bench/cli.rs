@@ -434,18 +434,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let baselines_dir = here(&args.baselines_dir);
     let stored_path = baselines_dir.join(format!("{machine_id}.json"));
     let stored_spec = stored_path.display().to_string();
-    let mut ending = Ending::new(
+    let ending = Ending::new(
         &args,
-        &baselines_dir,
-        args.html.as_ref().map_or_else(
-            || metadata.target_directory.join("tickbench-report"),
-            |d| here(d),
-        ),
+        Metric::Time,
+        &name,
+        &stored_spec,
         stored_path.is_file(),
+        &metadata.target_directory,
+        Some(root.clone()),
     );
-    ending.name = name.clone();
-    ending.root = root.clone();
-    ending.stored_spec = stored_spec.clone();
     let stored = if stored_path.is_file() {
         let loaded = baseline::load_spec(&stored_spec, &root)
             .with_context(|| format!("cannot read this machine's stored baseline {stored_spec}"))?;
@@ -587,34 +584,53 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// What the end of a `bench` run needs: where to record and where to write the report.
-struct Ending {
+pub(super) struct Ending {
     name: String,
+    metric: Metric,
     /// The history file to append to, when this run is to be recorded.
     history: Option<PathBuf>,
-    /// This machine's history file, shown in the report when it exists.
+    /// The history of this metric (and, for time, this machine), shown in the report when it
+    /// exists.
     own_history: PathBuf,
     /// The suite's directory (its git commit is recorded).
     suite_dir: PathBuf,
     html: PathBuf,
-    root: PathBuf,
+    /// Criterion's directory, for the report's links (none for counts).
+    root: Option<PathBuf>,
     stored_spec: String,
 }
 
 impl Ending {
-    fn new(args: &BenchArgs, baselines_dir: &Path, html: PathBuf, stored: bool) -> Ending {
-        let own_history =
-            crate::history::path_for(baselines_dir, &Machine::current().id(), Metric::Time);
+    /// The end of run `name` of `metric`; `stored`: it is compared with `stored_spec`.
+    pub(super) fn new(
+        args: &BenchArgs,
+        metric: Metric,
+        name: &str,
+        stored_spec: &str,
+        stored: bool,
+        target_directory: &Path,
+        root: Option<PathBuf>,
+    ) -> Ending {
+        let own_history = crate::history::path_for(
+            &args.here(&args.baselines_dir),
+            &Machine::current().id(),
+            metric,
+        );
         // Recording is explicit on CI: a CI machine's timings are not the team's history.
         let on_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
         let record = args.history || (stored && !on_ci && !args.quick && !args.no_history);
         Ending {
-            name: String::new(),
+            name: name.to_string(),
+            metric,
             history: record.then(|| own_history.clone()),
             own_history,
             suite_dir: args.dir.clone().unwrap_or_else(|| PathBuf::from(".")),
-            html,
-            root: PathBuf::new(),
-            stored_spec: String::new(),
+            html: args.html.as_ref().map_or_else(
+                || target_directory.join("tickbench-report"),
+                |d| args.here(d),
+            ),
+            root,
+            stored_spec: stored_spec.to_string(),
         }
     }
 }
@@ -622,22 +638,27 @@ impl Ending {
 /// Records the run in the history (when asked), writes the HTML report and prints both paths.
 /// A history that cannot be written is an error (exit 2 unless a regression already set 1),
 /// but the report is still written.
-fn finish(
+pub(super) fn finish(
     ending: &Ending,
     run: &Loaded,
     compared: Option<(&Comparison, &Loaded)>,
     code: ExitCode,
 ) -> anyhow::Result<ExitCode> {
     let mut code = code;
-    let mut notes = vec![format!("tickbench bench: run '{}'", ending.name)];
+    let command = match ending.metric {
+        Metric::Time => "tickbench bench",
+        Metric::Instructions => "tickbench bench --counts",
+    };
+    let mut notes = vec![format!("{command}: run '{}'", ending.name)];
     let mut appended = None;
     if let (Some(path), Some(last)) = (&ending.history, run.runs.last()) {
         let record = crate::history::Record::from_run(
             last,
             &ending.name,
-            Metric::Time,
+            ending.metric,
             crate::history::Commit::of(&ending.suite_dir),
-            Some(Machine::current().id()),
+            // Counts do not depend on the machine: their history is every machine's.
+            ending.metric.is_time().then(|| Machine::current().id()),
         );
         match crate::history::append(path, &record) {
             Ok(runs) => {
@@ -656,7 +677,7 @@ fn finish(
         }
     }
     let mut inputs = crate::report::html::Inputs {
-        criterion_root: Some(ending.root.clone()),
+        criterion_root: ending.root.clone(),
         ..Default::default()
     };
     match compared {

@@ -2,20 +2,18 @@
 //! the machine-independent `baselines/counts.json` (basis `exact`), with the functions that
 //! changed and a differential flamegraph for every changed benchmark.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 
-use super::cli::{program_name, say, shell_word, BenchArgs};
+use super::cli::{finish, program_name, say, shell_word, BenchArgs, Ending};
 use super::runner::{self, Suite};
 use crate::baseline::compare::{self, Comparison, Verdict};
 use crate::baseline::{self, common_metric, Loaded, Warning};
 use crate::counts::flame;
 use crate::counts::session::{self, Request};
-use crate::history;
 use crate::policy::Metric;
-use crate::report::html;
 use crate::report::{fmt_count, write_output, FormatKind};
 
 /// The stored count baseline's name: one file for every machine.
@@ -84,16 +82,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let new_spec = outcome.run_file.display().to_string();
-    let ending = Ending {
-        name: name.clone(),
-        baselines_dir: here(&args.baselines_dir),
-        html: args.html.as_ref().map_or_else(
-            || metadata.target_directory.join("tickbench-report"),
-            |d| here(d),
-        ),
-        suite_dir: args.dir.clone().unwrap_or_else(|| PathBuf::from(".")),
-        stored_spec: stored_spec.clone(),
-    };
+    let ending = Ending::new(
+        args,
+        Metric::Instructions,
+        &name,
+        &stored_spec,
+        stored.is_some(),
+        &metadata.target_directory,
+        None,
+    );
     let new = Loaded {
         runs: vec![outcome.run.clone()],
         warnings: Vec::new(),
@@ -135,7 +132,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         } else {
             super::cli::EXIT_BAD_INPUT
         };
-        return finish(args, &ending, &new, None, code);
+        return finish(&ending, &new, None, ExitCode::from(code));
     };
 
     common_metric(&stored_spec, &stored, &new_spec, &new)?;
@@ -148,84 +145,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     }
     write_output(None, &FormatKind::Table.formatter().compare(&comparison)?)?;
     let code = args.compare.gate(&comparison);
-    finish(args, &ending, &new, Some((&comparison, &stored)), code)
-}
-
-/// Where a count run ends up besides the terminal.
-struct Ending {
-    name: String,
-    baselines_dir: PathBuf,
-    html: PathBuf,
-    suite_dir: PathBuf,
-    stored_spec: String,
-}
-
-/// Records the run in the count history (`baselines/history/counts.jsonl`: counts do not
-/// depend on the machine) when it was compared with the stored counts or `--history` asks, never
-/// on CI unless asked; writes the HTML report; prints both paths. A history that cannot be
-/// written makes the exit code 2 unless a regression already made it 1.
-fn finish(
-    args: &BenchArgs,
-    ending: &Ending,
-    run: &Loaded,
-    compared: Option<(&Comparison, &Loaded)>,
-    code: u8,
-) -> anyhow::Result<ExitCode> {
-    let mut code = code;
-    let on_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-    let record = args.history || (compared.is_some() && !on_ci && !args.no_history);
-    let mut notes = vec![format!("tickbench bench --counts: run '{}'", ending.name)];
-    let path = history::path_for(&ending.baselines_dir, "", Metric::Instructions);
-    let mut appended = None;
-    if let (true, Some(last)) = (record, run.runs.last()) {
-        let entry = history::Record::from_run(
-            last,
-            &ending.name,
-            Metric::Instructions,
-            history::Commit::of(&ending.suite_dir),
-            None,
-        );
-        match history::append(&path, &entry) {
-            Ok(runs) => {
-                notes.push(format!(
-                    "history: appended to {} ({runs} runs)",
-                    path.display()
-                ));
-                appended = Some(runs);
-            }
-            Err(e) => {
-                eprintln!("error: the run was not recorded in the history: {e:#}");
-                if code == 0 {
-                    code = super::cli::EXIT_BAD_INPUT;
-                }
-            }
-        }
-    }
-    let mut inputs = html::Inputs::default();
-    match compared {
-        Some((c, old)) => {
-            notes.push(format!("compared with {}", ending.stored_spec));
-            inputs.comparison = Some((c, old, run));
-        }
-        None => inputs.run = Some((&ending.name, run)),
-    }
-    if path.is_file() {
-        match html::History::read(&path) {
-            Ok(h) => inputs.histories.push(h),
-            Err(e) => eprintln!("warning: history left out of the report: {e:#}"),
-        }
-    }
-    inputs.notes = notes;
-    let index = html::write(&ending.html, &inputs)?;
-    say("")?;
-    say(&format!("report: {}", index.display()))?;
-    if let Some(runs) = appended {
-        say(&format!(
-            "history: appended to {} ({runs} runs)",
-            path.display()
-        ))?;
-    }
-    Ok(ExitCode::from(code))
+    finish(
+        &ending,
+        &new,
+        Some((&comparison, &stored)),
+        ExitCode::from(code),
+    )
 }
 
 /// Writes a differential flamegraph for every regressed or improved row whose sides both have

@@ -93,30 +93,21 @@ pub fn write_output(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
 
 /// A time in ns with a readable unit, e.g. `1.234 µs`.
 pub fn fmt_ns(ns: f64) -> String {
-    if !ns.is_finite() {
-        return format!("{ns}");
-    }
-    let (value, unit) = match ns.abs() {
-        x if x >= 1e9 => (ns / 1e9, "s"),
-        x if x >= 1e6 => (ns / 1e6, "ms"),
-        x if x >= 1e3 => (ns / 1e3, "µs"),
-        _ => (ns, "ns"),
-    };
-    format!("{value:.3} {unit}")
+    fmt_scaled(ns, units::Quantity::Time)
 }
 
-/// An instruction count with a readable unit, e.g. `118.7 Ir`, `1.234 MIr`.
+/// An instruction count with a readable unit, e.g. `118.700 Ir`, `1.234 MIr`.
 pub fn fmt_count(ir: f64) -> String {
-    if !ir.is_finite() {
-        return format!("{ir}");
+    fmt_scaled(ir, units::Quantity::Count)
+}
+
+/// `value` in the unit [`units::Quantity::scale`] picks for it, with three decimals.
+fn fmt_scaled(value: f64, quantity: units::Quantity) -> String {
+    if !value.is_finite() {
+        return format!("{value}");
     }
-    let (value, unit) = match ir.abs() {
-        x if x >= 1e9 => (ir / 1e9, "GIr"),
-        x if x >= 1e6 => (ir / 1e6, "MIr"),
-        x if x >= 1e3 => (ir / 1e3, "kIr"),
-        _ => (ir, "Ir"),
-    };
-    format!("{value:.3} {unit}")
+    let (divisor, unit) = quantity.scale(value);
+    format!("{:.3} {unit}", value / divisor)
 }
 
 /// A per-iteration figure of `metric` with a readable unit.

@@ -14,8 +14,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    drift_caveat, unreadable_by_id, Basis, BenchmarkComparison, Comparison, Counts, Drift,
-    DriftBasis, Options, Side, SideStats, Verdict, SCHEMA,
+    drift_caveat, unjudged, unreadable_by_id, unreadable_row, Basis, BenchmarkComparison,
+    Comparison, Counts, Drift, DriftBasis, Options, Side, SideStats, Verdict, SCHEMA,
 };
 use crate::baseline::{Benchmark, Loaded, Metric, Warning};
 use crate::counts::{top_changes, Profile};
@@ -159,32 +159,6 @@ pub fn compare(
             .policy
             .applied(id, Metric::Instructions, options.threshold_pct)
     };
-    let one_sided = |id: &str, verdict: Verdict, side: Option<&[Count<'_>]>, new_side: bool| {
-        let stats = side.map(side_stats);
-        let (o, n) = if new_side {
-            (None, stats)
-        } else {
-            (stats, None)
-        };
-        BenchmarkComparison {
-            id: id.into(),
-            verdict,
-            reason: None,
-            basis: None,
-            change_pct: None,
-            ci_pct: None,
-            p_value: None,
-            significant: false,
-            detectable_pct: None,
-            required_pct: 0.0,
-            policy: policy(id),
-            anchor: false,
-            old: o,
-            new: n,
-            functions: Vec::new(),
-            diff_flamegraph: None,
-        }
-    };
     let ids: BTreeSet<&str> = a.keys().chain(b.keys()).copied().collect();
     let mut benchmarks = Vec::new();
     for id in &ids {
@@ -193,21 +167,15 @@ pub fn compare(
         }
         benchmarks.push(match (a.get(id), b.get(id)) {
             (Some(o), Some(n)) => judge(id, o, n, policy(id)),
-            (None, Some(n)) => one_sided(id, Verdict::Added, Some(n), true),
-            (Some(o), None) => one_sided(id, Verdict::Removed, Some(o), false),
+            (None, Some(n)) => unjudged(id, Verdict::Added, policy(id), None, Some(side_stats(n))),
+            (Some(o), None) => {
+                unjudged(id, Verdict::Removed, policy(id), Some(side_stats(o)), None)
+            }
             (None, None) => continue,
         });
     }
     for (id, problems) in &unreadable {
-        let mut row = one_sided(id, Verdict::Unreadable, None, false);
-        row.reason = Some(
-            problems
-                .iter()
-                .map(|u| format!("{}: {}", u.file, u.reason))
-                .collect::<Vec<_>>()
-                .join("; "),
-        );
-        benchmarks.push(row);
+        benchmarks.push(unreadable_row(id, problems, policy(id)));
     }
     benchmarks.sort_by(|x, y| x.id.cmp(&y.id));
     let all_ids: Vec<&&str> = ids.iter().collect();
@@ -230,14 +198,8 @@ pub fn compare(
     let mut comparison = Comparison {
         schema: SCHEMA,
         metric: Metric::Instructions,
-        old: Side {
-            spec: old_spec.into(),
-            runs: old.runs.iter().map(|r| r.source.clone()).collect(),
-        },
-        new: Side {
-            spec: new_spec.into(),
-            runs: new.runs.iter().map(|r| r.source.clone()).collect(),
-        },
+        old: Side::of(old_spec, old),
+        new: Side::of(new_spec, new),
         options: options.clone(),
         drift: Drift {
             basis: DriftBasis::Counts,

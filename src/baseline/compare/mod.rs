@@ -447,15 +447,7 @@ pub fn compare(
         }
     }
     for (id, problems) in &unreadable {
-        let mut row = one_sided(id, Verdict::Unreadable, None, None, policy(id));
-        row.reason = Some(
-            problems
-                .iter()
-                .map(|u| format!("{}: {}", u.file, u.reason))
-                .collect::<Vec<_>>()
-                .join("; "),
-        );
-        benchmarks.push(row);
+        benchmarks.push(unreadable_row(id, problems, policy(id)));
     }
     benchmarks.sort_by(|a, b| a.id.cmp(&b.id));
     let all_ids: Vec<&String> = old_ids.union(&new_ids).collect();
@@ -475,14 +467,8 @@ pub fn compare(
     let mut comparison = Comparison {
         schema: SCHEMA,
         metric: Metric::Time,
-        old: Side {
-            spec: old_spec.into(),
-            runs: old.runs.iter().map(|r| r.source.clone()).collect(),
-        },
-        new: Side {
-            spec: new_spec.into(),
-            runs: new.runs.iter().map(|r| r.source.clone()).collect(),
-        },
+        old: Side::of(old_spec, old),
+        new: Side::of(new_spec, new),
         options: options.clone(),
         drift: Drift {
             basis: drift.basis,
@@ -540,6 +526,23 @@ fn one_sided(
     new: Option<&[RunData]>,
     policy: Applied,
 ) -> BenchmarkComparison {
+    unjudged(
+        id,
+        verdict,
+        policy,
+        old.map(|runs| side_stats(runs, id)),
+        new.map(|runs| side_stats(runs, id)),
+    )
+}
+
+/// A row that is not judged (added, removed, unreadable): the sides it has, nothing else.
+fn unjudged(
+    id: &str,
+    verdict: Verdict,
+    policy: Applied,
+    old: Option<SideStats>,
+    new: Option<SideStats>,
+) -> BenchmarkComparison {
     BenchmarkComparison {
         id: id.into(),
         verdict,
@@ -553,10 +556,33 @@ fn one_sided(
         required_pct: 0.0,
         policy,
         anchor: false,
-        old: old.map(|runs| side_stats(runs, id)),
-        new: new.map(|runs| side_stats(runs, id)),
+        old,
+        new,
         functions: Vec::new(),
         diff_flamegraph: None,
+    }
+}
+
+/// The `unreadable` row of `id`, naming every file that failed and why.
+fn unreadable_row(id: &str, problems: &[&Unreadable], policy: Applied) -> BenchmarkComparison {
+    let mut row = unjudged(id, Verdict::Unreadable, policy, None, None);
+    row.reason = Some(
+        problems
+            .iter()
+            .map(|u| format!("{}: {}", u.file, u.reason))
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
+    row
+}
+
+impl Side {
+    /// The side named `spec` on the command line, with where each of its runs came from.
+    fn of(spec: &str, loaded: &Loaded) -> Side {
+        Side {
+            spec: spec.into(),
+            runs: loaded.runs.iter().map(|r| r.source.clone()).collect(),
+        }
     }
 }
 
