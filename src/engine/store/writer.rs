@@ -12,15 +12,21 @@ use crate::engine::signal::Signal;
 use crate::engine::tick::{SymbolId, Tick};
 
 impl SignalStore {
+    /// Refuses a batch with a timestamp beyond what the store holds, naming the first.
+    fn check_timestamps(&self, mut ts: impl Iterator<Item = u64>) -> Result<(), StoreError> {
+        match ts.find(|&t| t > MAX_TS_NS) {
+            Some(ts_ns) => Err(StoreError::TimestampRange {
+                path: self.path.clone(),
+                ts_ns,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Inserts `signals` in one transaction: after `Ok`, all of them are committed; after `Err`,
     /// none of them are.
     pub fn insert_signals(&mut self, signals: &[Signal]) -> Result<(), StoreError> {
-        if let Some(s) = signals.iter().find(|s| s.ts_ns > MAX_TS_NS) {
-            return Err(StoreError::TimestampRange {
-                path: self.path.clone(),
-                ts_ns: s.ts_ns,
-            });
-        }
+        self.check_timestamps(signals.iter().map(|s| s.ts_ns))?;
         let order = sorted_order(signals.len(), |i| (signals[i].symbol, signals[i].ts_ns));
         let path = &self.path;
         let fail = |e| classify(path, e);
@@ -98,12 +104,7 @@ impl SignalStore {
 
     /// Inserts `ticks` in one transaction (all or none), like [`SignalStore::insert_signals`].
     pub fn insert_ticks(&mut self, ticks: &[Tick]) -> Result<(), StoreError> {
-        if let Some(t) = ticks.iter().find(|t| t.ts_ns > MAX_TS_NS) {
-            return Err(StoreError::TimestampRange {
-                path: self.path.clone(),
-                ts_ns: t.ts_ns,
-            });
-        }
+        self.check_timestamps(ticks.iter().map(|t| t.ts_ns))?;
         let order = sorted_order(ticks.len(), |i| (ticks[i].symbol, ticks[i].ts_ns));
         let path = &self.path;
         let fail = |e| classify(path, e);
