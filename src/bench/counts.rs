@@ -163,20 +163,11 @@ pub fn write_flamegraphs(
     dir: &Path,
 ) -> Vec<Warning> {
     let mut warnings = Vec::new();
-    let profile = |side: &Loaded, id: &str| {
-        side.runs.iter().find_map(|r| {
-            r.benchmarks
-                .iter()
-                .find(|b| b.id == id)
-                .and_then(|b| b.counts.as_ref())
-                .and_then(|c| c.profile.as_ref().map(|p| (p.clone(), c.span())))
-        })
-    };
     for row in &mut comparison.benchmarks {
         if !matches!(row.verdict, Verdict::Regressed | Verdict::Improved) {
             continue;
         }
-        let (Some((op, os)), Some((np, ns))) = (profile(old, &row.id), profile(new, &row.id))
+        let (Some((op, os)), Some((np, ns))) = (profile_of(old, &row.id), profile_of(new, &row.id))
         else {
             continue;
         };
@@ -188,7 +179,7 @@ pub fn write_flamegraphs(
         );
         let written = std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create {}", dir.display()))
-            .and_then(|()| flame::write_diff(&path, &title, &op, os, &np, ns));
+            .and_then(|()| flame::write_diff(&path, &title, op, os, np, ns));
         match written {
             Ok(()) => row.diff_flamegraph = Some(path.display().to_string()),
             Err(e) => warnings.push(Warning(format!(
@@ -198,6 +189,18 @@ pub fn write_flamegraphs(
         }
     }
     warnings
+}
+
+/// The stored profile of benchmark `id` in the first run of `side` that has one, with the
+/// iterations it covers.
+fn profile_of<'a>(side: &'a Loaded, id: &str) -> Option<(&'a crate::counts::Profile, u64)> {
+    side.runs.iter().find_map(|r| {
+        r.benchmarks
+            .iter()
+            .find(|b| b.id == id)
+            .and_then(|b| b.counts.as_ref())
+            .and_then(|c| c.profile.as_ref().map(|p| (p, c.span())))
+    })
 }
 
 /// A benchmark id as one file name: `/` and anything unusual become `_`.
