@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput};
 
 use super::callgrind;
 
@@ -151,22 +151,6 @@ impl Group<'_> {
     pub fn sample_size(&mut self, n: usize) -> &mut Self {
         if let Group::Time(g) = self {
             g.sample_size(n);
-        }
-        self
-    }
-
-    /// Criterion's measurement time (no effect on counts).
-    pub fn measurement_time(&mut self, time: Duration) -> &mut Self {
-        if let Group::Time(g) = self {
-            g.measurement_time(time);
-        }
-        self
-    }
-
-    /// Criterion's sampling mode (no effect on counts).
-    pub fn sampling_mode(&mut self, mode: SamplingMode) -> &mut Self {
-        if let Group::Time(g) = self {
-            g.sampling_mode(mode);
         }
         self
     }
